@@ -1,0 +1,17 @@
+"""Create the demo data: accounts for each role, and what other apps add. Safe to run again: nothing doubles."""
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.demo import DEMO_PASSWORD, demo_accounts_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the demo SME, client and admin accounts (and demo data of other apps). Idempotent."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        accounts = demo_accounts_ensure()
+        self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
+        for role, user in accounts.items():
+            self.stdout.write(f"  {role:<7} {user.username}")

@@ -1,0 +1,160 @@
+"""Users (SME and client roles), SME profiles, and the audit log every sensitive change writes to."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import IntegrityError, models, transaction
+
+# The database trigger (migration 0002) raises with this text; we turn it into UsernameLockedError.
+USERNAME_LOCK_DB_MESSAGE = "username is locked after activation"
+
+
+class UsernameLockedError(ValueError):
+    """A username was about to change after its account was activated."""
+
+    def __init__(self, usernames: list[str]) -> None:
+        names = ", ".join(repr(name) for name in usernames)
+        super().__init__(
+            f"The username {names} cannot change: a username is fixed once the account is activated. "
+            "Someone who needs another username opens a new account."
+        )
+
+
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        if "username" not in kwargs:
+            return super().update(**kwargs)
+        new = kwargs["username"]
+        if isinstance(new, str):
+            locked = list(
+                self.filter(activated_at__isnull=False).exclude(username=new).values_list("username", flat=True)
+            )
+            if locked:
+                raise UsernameLockedError(locked)
+        # An expression (bulk_update's Case/When, Lower(...), ...) cannot be checked up front:
+        # the database trigger refuses it, and we report that the same way.
+        try:
+            with transaction.atomic(using=self.db):
+                return super().update(**kwargs)
+        except IntegrityError as exc:
+            if USERNAME_LOCK_DB_MESSAGE in str(exc):
+                raise UsernameLockedError(
+                    list(self.filter(activated_at__isnull=False).values_list("username", flat=True))
+                ) from exc
+            raise
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        if "username" in fields:
+            objs = list(objs)
+            stored = dict(
+                self.model._base_manager.using(self.db)
+                .filter(pk__in=[obj.pk for obj in objs], activated_at__isnull=False)
+                .values_list("pk", "username")
+            )
+            changed = [stored[obj.pk] for obj in objs if obj.pk in stored and obj.username != stored[obj.pk]]
+            if changed:
+                raise UsernameLockedError(changed)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
+class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        SME = "sme", "Subject-matter expert"
+        CLIENT = "client", "Client"
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
+    activated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the e-mail address was confirmed; the username is fixed from then on."
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_email = models.EmailField(
+        blank=True, help_text="The address the account had when it was closed (freed for a new registration)."
+    )
+
+    objects = UserManager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(closed_at__isnull=True) | models.Q(is_active=False),
+                name="user_closed_is_inactive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def save(self, *args, **kwargs) -> None:
+        update_fields = kwargs.get("update_fields")
+        if not self._state.adding and self.pk and (update_fields is None or "username" in update_fields):
+            stored = (
+                type(self)
+                ._base_manager.using(kwargs.get("using") or self._state.db or "default")
+                .filter(pk=self.pk, activated_at__isnull=False)
+                .values_list("username", flat=True)
+                .first()
+            )
+            if stored is not None and stored != self.username:
+                raise UsernameLockedError([stored])
+        super().save(*args, **kwargs)
+
+    @property
+    def is_sme(self) -> bool:
+        return self.role == self.Role.SME
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == self.Role.CLIENT
+
+    @property
+    def is_activated(self) -> bool:
+        return self.activated_at is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
+
+
+class SMEProfile(models.Model):
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="sme_profile")
+    display_name = models.CharField(max_length=80)
+    headline = models.CharField(max_length=120, blank=True, help_text="One line about your expertise.")
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+    disqualification_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "SME profile"
+
+    def __str__(self) -> str:
+        return f"{self.display_name} ({self.user.username})"
+
+    @property
+    def is_disqualified(self) -> bool:
+        return self.disqualified_at is not None
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: one row per money, moderation or security change. Never edited."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty: the system."
+    )
+    subject = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events")
+    event = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.event}"

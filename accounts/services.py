@@ -1,0 +1,104 @@
+"""Every write to accounts: registration, activation, usernames, profiles, closing, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from .models import AuditEvent, SMEProfile, User
+
+
+def audit_record(
+    *,
+    event: str,
+    actor: User | None = None,
+    subject: User | None = None,
+    target: Model | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        event=event,
+        actor=actor,
+        subject=subject,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data or {},
+    )
+
+
+@transaction.atomic
+def user_register(*, user: User, role: str, display_name: str = "", headline: str = "") -> User:
+    """Finish a sign-up: set the role and, for an SME, create their profile."""
+    if role not in User.Role.values:
+        raise ValidationError({"role": "Choose whether you are an expert (SME) or a client."})
+    user.role = role
+    user.save(update_fields=["role"])
+    if role == User.Role.SME:
+        SMEProfile.objects.create(
+            user=user, display_name=(display_name or user.username).strip(), headline=headline.strip()
+        )
+    audit_record(event="account.registered", actor=user, subject=user, data={"role": role})
+    return user
+
+
+@transaction.atomic
+def user_activate(*, user: User) -> bool:
+    """Mark the account activated (its e-mail address confirmed). From now on the username is fixed.
+
+    Returns False when it already was: a second click on the link changes nothing.
+    """
+    now = timezone.now()
+    updated = User.objects.filter(pk=user.pk, activated_at__isnull=True).update(activated_at=now)
+    if updated:
+        user.activated_at = now
+        audit_record(event="account.activated", actor=user, subject=user, data={"username": user.username})
+    return bool(updated)
+
+
+@transaction.atomic
+def user_rename_before_activation(*, user: User, username: str) -> User:
+    """Correct a username that has not been activated yet. The model layer refuses it afterwards."""
+    from allauth.account.adapter import get_adapter
+
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.username == username:
+        return locked
+    # Raises ValidationError with allauth's own messages (taken, too short, characters).
+    username = get_adapter().clean_username(username)
+    old = locked.username
+    locked.username = username
+    locked.save(update_fields=["username"])  # UsernameLockedError if activated meanwhile
+    audit_record(event="account.username_corrected", actor=locked, subject=locked, data={"from": old, "to": username})
+    user.username = username
+    return locked
+
+
+@transaction.atomic
+def sme_profile_update(*, profile: SMEProfile, display_name: str, headline: str) -> SMEProfile:
+    profile.display_name = display_name.strip()
+    profile.headline = headline.strip()
+    profile.full_clean(exclude=["user"])
+    profile.save(update_fields=["display_name", "headline"])
+    return profile
+
+
+@transaction.atomic
+def user_close(*, user: User, actor: User) -> User:
+    """Close an account: it can no longer log in or host. Its ledger and balance are kept (and a
+    balance is still paid out); its e-mail address is freed so it may register again."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if locked.closed_at is not None:
+        raise ValidationError("This account is already closed.")
+    locked.closed_email = locked.email
+    locked.email = ""
+    locked.is_active = False
+    locked.closed_at = timezone.now()
+    locked.save(update_fields=["closed_email", "email", "is_active", "closed_at"])
+    EmailAddress.objects.filter(user=locked).delete()
+    audit_record(event="account.closed", actor=actor, subject=locked, data={"email": locked.closed_email})
+    return locked

@@ -1,0 +1,103 @@
+"""Account pages: sign-up and activation (allauth, extended), dashboards, profile, closing."""
+
+from __future__ import annotations
+
+from allauth.account import views as allauth_views
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_http_methods
+
+from . import services
+from .forms import CloseAccountForm, CorrectUsernameForm, SMEProfileForm
+from .models import User
+from .selectors import sme_hosting_standing
+
+
+@method_decorator(transaction.atomic, name="dispatch")
+class SignupView(allauth_views.SignupView):
+    """allauth's sign-up, all or nothing: if the confirmation e-mail cannot be sent, no account is left."""
+
+    def get_initial(self):
+        initial = super().get_initial()
+        role = self.request.GET.get("role")
+        if role in User.Role.values:
+            initial["role"] = role
+        return initial
+
+
+class ConfirmEmailView(allauth_views.ConfirmEmailView):
+    """The activation page: the last moment the username can be corrected."""
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        if self.object:
+            user = self.object.email_address.user
+            ctx.setdefault("username_form", CorrectUsernameForm(initial={"username": user.username}))
+            ctx["account_user"] = user
+        return ctx
+
+    def post(self, *args, **kwargs):
+        self.object = self.get_object()
+        user = self.object.email_address.user
+        form = CorrectUsernameForm(self.request.POST or None, initial={"username": user.username})
+        if user.activated_at is None and form.is_bound:
+            if not form.is_valid():
+                return self.render_to_response(self.get_context_data(username_form=form))
+            try:
+                services.user_rename_before_activation(user=user, username=form.cleaned_data["username"])
+            except ValidationError as exc:
+                form.add_error("username", exc)
+                return self.render_to_response(self.get_context_data(username_form=form))
+        return super().post(*args, **kwargs)
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    if user.is_sme:
+        return render(
+            request,
+            "accounts/dashboard_sme.html",
+            {"profile": user.sme_profile, "standing": sme_hosting_standing(user=user)},
+        )
+    return render(request, "accounts/dashboard_client.html", {})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    form = None
+    if user.is_sme:
+        form = SMEProfileForm(request.POST or None, instance=user.sme_profile)
+        if request.method == "POST" and form.is_valid():
+            services.sme_profile_update(
+                profile=user.sme_profile,
+                display_name=form.cleaned_data["display_name"],
+                headline=form.cleaned_data["headline"],
+            )
+            messages.success(request, "Your profile is saved.")
+            return redirect("account_profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def close_account(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    form = CloseAccountForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        services.user_close(user=user, actor=user)
+        logout(request)
+        messages.success(
+            request,
+            "Your account is closed. Any balance you earned will still be paid out to your linked PayPal account.",
+        )
+        return redirect("home")
+    return render(request, "accounts/close_account.html", {"form": form})

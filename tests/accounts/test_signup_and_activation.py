@@ -1,0 +1,177 @@
+"""Sign-up with a role, activation by e-mail, corrections before it, closing an account."""
+
+import re
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import AuditEvent, SMEProfile, User
+from tests.factories import PASSWORD, make_client, make_sme
+
+pytestmark = pytest.mark.django_db
+
+
+def signup(client, **overrides):
+    data = {
+        "role": "sme",
+        "email": "ada@example.com",
+        "username": "ada",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "display_name": "Ada Lovelace",
+        "headline": "Analytical engines",
+    }
+    data.update(overrides)
+    return client.post(reverse("account_signup"), data)
+
+
+def confirmation_link(message) -> str:
+    return re.search(r"http://testserver(/accounts/confirm-email/[^/\s]+/)", message.body).group(1)
+
+
+def test_sme_signs_up_without_paypal_and_gets_an_activation_email(client):
+    response = signup(client)
+    assert response.status_code == 302
+    user = User.objects.get(username="ada")
+    assert user.role == User.Role.SME and user.activated_at is None
+    assert SMEProfile.objects.get(user=user).display_name == "Ada Lovelace"
+    assert len(mail.outbox) == 1 and "confirm-email" in mail.outbox[0].body
+
+
+def test_cannot_log_in_before_activation(client):
+    signup(client)
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "ada", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 302 and response["Location"] == reverse("account_email_verification_sent")
+
+
+def test_activation_fixes_the_username_and_logs_in(client):
+    signup(client)
+    link = confirmation_link(mail.outbox[0])
+    page = client.get(link)
+    assert b"last moment to correct your username" in page.content
+    response = client.post(link, {"username": "ada"})
+    assert response.status_code == 302
+    user = User.objects.get(username="ada")
+    assert user.activated_at is not None
+    assert AuditEvent.objects.filter(event="account.activated", subject=user).exists()
+    assert client.get(reverse("dashboard")).status_code == 200
+
+
+def test_username_can_be_corrected_on_the_activation_page(client):
+    signup(client, username="adaa")
+    link = confirmation_link(mail.outbox[0])
+    client.post(link, {"username": "ada"})
+    user = User.objects.get(email="ada@example.com")
+    assert user.username == "ada" and user.activated_at is not None
+    assert AuditEvent.objects.filter(event="account.username_corrected", data__to="ada").exists()
+
+
+def test_a_taken_username_is_refused_on_the_activation_page_without_activating(client):
+    make_client(username="bob")
+    signup(client, username="adaa")
+    link = confirmation_link(mail.outbox[0])
+    page = client.post(link, {"username": "bob"})
+    assert page.status_code == 200
+    assert b"id_username_errors" in page.content
+    user = User.objects.get(email="ada@example.com")
+    assert user.username == "adaa" and user.activated_at is None
+
+
+def test_signup_without_a_role_shows_the_error_next_to_the_field_and_creates_nothing(client):
+    page = signup(client, role="")
+    assert page.status_code == 200
+    assert b'id="id_role_errors"' in page.content
+    assert b"Choose whether you are an expert" in page.content
+    assert not User.objects.exists()
+
+
+def test_signup_is_all_or_nothing_when_the_email_cannot_be_sent(client, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    client.raise_request_exception = False
+    response = signup(client)
+    assert response.status_code == 500
+    assert not User.objects.exists() and not EmailAddress.objects.exists()
+
+
+def test_signup_form_preselects_the_role_from_the_link(client):
+    page = client.get(reverse("account_signup") + "?role=client")
+    assert re.search(rb'value="client"[^>]*checked', page.content)
+
+
+def test_login_is_rate_limited(client):
+    make_client(username="carol")
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": "carol", "password": "wrong"})
+    # Even the right password is refused now, with a message that says why.
+    response = client.post(reverse("account_login"), {"login": "carol", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert b"Too many failed login attempts. Try again later." in response.content
+
+
+def test_sme_can_close_the_account_and_the_email_can_register_again(client):
+    sme = make_sme(username="dora")
+    client.force_login(sme)
+    page = client.post(reverse("account_close"), {"confirm_username": "nope"})
+    assert b"Type dora exactly" in page.content
+    assert User.objects.get(pk=sme.pk).closed_at is None
+
+    client.post(reverse("account_close"), {"confirm_username": "dora"})
+    closed = User.objects.get(pk=sme.pk)
+    assert closed.closed_at and not closed.is_active and closed.closed_email == "dora@example.com"
+    assert AuditEvent.objects.filter(event="account.closed", subject=closed).exists()
+    client.post(reverse("account_login"), {"login": "dora", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+
+    signup(client, email="dora@example.com", username="dora2")
+    assert User.objects.get(username="dora2").email == "dora@example.com"
+
+
+def test_closed_account_cannot_log_in(client):
+    sme = make_sme(username="eve")
+    from accounts.services import user_close
+
+    user_close(user=sme, actor=sme)
+    response = client.post(reverse("account_login"), {"login": "eve", "password": PASSWORD}, follow=True)
+    assert "_auth_user_id" not in client.session
+    assert b"This account is closed" in response.content
+
+
+def test_sme_profile_is_shown_on_the_dashboard_and_can_be_edited(client):
+    sme = make_sme(username="fay", display_name="Fay", headline="Old headline")
+    client.force_login(sme)
+    client.post(reverse("account_profile"), {"display_name": "Fay Expert", "headline": "Tax for freelancers"})
+    page = client.get(reverse("dashboard")).content.decode()
+    assert "Fay Expert" in page and "Tax for freelancers" in page
+    assert "PayPal not linked" in page
+
+
+def test_profile_form_errors_sit_next_to_the_field(client):
+    sme = make_sme(username="gus")
+    client.force_login(sme)
+    page = client.post(reverse("account_profile"), {"display_name": "", "headline": "x"})
+    assert b'id="id_display_name_errors"' in page.content
+
+
+def test_every_page_sends_a_same_origin_content_security_policy(client):
+    csp = client.get(reverse("home"))["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "http" not in csp
+
+
+def test_help_page_answers_the_sme_questions(client):
+    page = client.get(reverse("help")).content.decode()
+    for answer in [
+        "need a PayPal account to be paid",
+        "first Friday of January",
+        "day before",
+        "never",
+        "open a new expert account",
+        "PayPal payout",
+        "does not record",
+    ]:
+        assert answer in page

@@ -1,0 +1,23 @@
+"""Fixtures for the whole suite."""
+
+import os
+
+# Before Django loads settings: a fast hasher for the passwords tests create (the server process of the
+# browser tests inherits it). Production keeps Django's default.
+os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _locmem_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # allauth's rate limits count in the cache; one test's attempts must not throttle the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
