@@ -258,3 +258,8 @@ LOGGING = {
 # --- Product settings ---
 SITE_NAME = "InterKanect"
 CURRENCY = os.environ.get("CURRENCY", "USD")
+
+# Consultations: an open consultation never held within this many days expires (and a paid one is
+# refunded); a live one whose room is empty completes this long after its agreed end.
+CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
+CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)

@@ -35,3 +35,24 @@ def make_sme(**kwargs) -> User:
 
 def make_client(**kwargs) -> User:
     return make_user(role=User.Role.CLIENT, **kwargs)
+
+
+def make_consultation(*, sme: User | None = None, price_cents: int = 0, minutes: int = 30, **kwargs):
+    from sessions_app.services import consultation_create
+
+    return consultation_create(
+        sme=sme or make_sme(),
+        title=kwargs.pop("title", "Quick question"),
+        agreed_minutes=minutes,
+        price_cents=price_cents,
+        **kwargs,
+    )
+
+
+def make_ready_consultation(**kwargs):
+    """A free consultation claimed by a client: its room is open."""
+    from sessions_app.services import consultation_claim
+
+    client = kwargs.pop("client", None) or make_client()
+    consultation = make_consultation(price_cents=0, **kwargs)
+    return consultation_claim(consultation=consultation, client=client)

@@ -209,13 +209,16 @@ def new_page(browser, live_app):
     """Open a fresh browser context (its own cookies) and page; checks nothing leaked at the end."""
     contexts, watches = [], []
 
-    def open_page(*, viewport: dict | None = None, permissions: list[str] | None = None):
+    def open_page(*, user=None, viewport: dict | None = None, permissions: list[str] | None = None):
+        """A page in a context of its own; logged in as user when one is given."""
         context = browser.new_context(
             base_url=live_app.url,
             viewport=viewport or {"width": 1280, "height": 800},
             permissions=permissions or [],
         )
         context.set_default_timeout(15_000)
+        if user is not None:
+            log_in(context, user, live_app.url)
         page = context.new_page()
         watch = PageWatch(live_app.url)
         watch.attach(page)
@@ -231,3 +234,17 @@ def new_page(browser, live_app):
         assert not watch.foreign_requests, f"The page loaded something from another site: {watch.foreign_requests}"
         expected = [p for p in watch.problems if "Failed to load resource" not in p]
         assert not expected, f"The page reported problems: {expected}"
+
+
+def log_in(context, user, base_url: str) -> None:
+    """Give a browser context a logged-in session for user, as the login page would (without its clicks)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base_url}])

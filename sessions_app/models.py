@@ -1,0 +1,130 @@
+"""Consultations: what an SME sells, who claimed it, where it is in its life, and its agreed time."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+
+def new_join_token() -> str:
+    # 32 random bytes: 256 bits, well above the 128 the design asks for; URL-safe, 43 characters.
+    return secrets.token_urlsafe(32)
+
+
+class Consultation(models.Model):
+    class State(models.TextChoices):
+        CREATED = "created", "Waiting for a client"
+        CLAIMED = "claimed", "Claimed, waiting for payment"
+        READY = "ready", "Ready"
+        LIVE = "live", "Live"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        EXPIRED = "expired", "Expired"
+
+    OPEN_STATES = (State.CREATED, State.CLAIMED, State.READY, State.LIVE)
+    ROOM_STATES = (State.READY, State.LIVE)
+
+    token = models.CharField(max_length=64, unique=True, default=new_join_token, editable=False)
+    sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_consultations")
+    client = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="booked_consultations",
+    )
+    title = models.CharField(max_length=120)
+    agreed_minutes = models.PositiveIntegerField(help_text="The agreed duration; extensions add to it.")
+    extension_minutes = models.PositiveIntegerField(default=0, help_text="Sum of the accepted extensions.")
+    price_cents = models.BigIntegerField(help_text="0 for a free session.")
+    currency = models.CharField(max_length=3, default="USD")
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.CREATED, db_index=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    live_at = models.DateTimeField(
+        null=True, blank=True, help_text="When both people were first connected: the timer starts here."
+    )
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Completed, cancelled or expired at.")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    # Room presence: each member's current channel (empty when not connected), so the relay can send
+    # straight to the other member's channel, and a second tab can take over from the first.
+    sme_channel = models.CharField(max_length=200, blank=True)
+    client_channel = models.CharField(max_length=200, blank=True)
+    last_left_at = models.DateTimeField(null=True, blank=True, help_text="When the room last became empty.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price_cents__gte=0), name="consultation_price_not_negative"),
+            models.CheckConstraint(condition=models.Q(agreed_minutes__gte=1), name="consultation_minutes_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=["claimed", "ready", "live", "completed"])
+                | models.Q(client__isnull=False),
+                name="consultation_claimed_has_client",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(client=models.F("sme")), name="consultation_client_is_not_the_sme"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_state_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("consultation_join", args=[self.token])
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_cents == 0
+
+    @property
+    def total_minutes(self) -> int:
+        return self.agreed_minutes + self.extension_minutes
+
+    def member_role(self, user) -> str | None:
+        """'sme' or 'client' for the two members of this consultation, None for anyone else."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return None
+        if user.pk == self.sme_id:
+            return "sme"
+        if self.client_id is not None and user.pk == self.client_id:
+            return "client"
+        return None
+
+
+class ConsultationExtension(models.Model):
+    """Extra minutes the SME proposes in the room; they count once the client accepts."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="extensions")
+    minutes = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED)
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["proposed_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(minutes__gte=1), name="extension_minutes_positive"),
+            # At most one open proposal per consultation.
+            models.UniqueConstraint(
+                fields=["consultation"], condition=models.Q(state="proposed"), name="one_open_extension"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"+{self.minutes} min ({self.state})"
