@@ -1,0 +1,28 @@
+"""The room page: the call itself runs in the browser (static/js/room/)."""
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from sessions_app.selectors import room_admission
+
+REFUSAL_STATUS = {"not_found": 404, "not_member": 403, "closed": 410, "sme_not_allowed": 403, "not_ready": 409}
+
+
+def room(request: HttpRequest, token: str) -> HttpResponse:
+    admission = room_admission(token=token, user=request.user)
+    if admission.code == "login":
+        return redirect_to_login(request.get_full_path())
+    if not admission.allowed:
+        return render(
+            request,
+            "signaling/room_refused.html",
+            {"admission": admission},
+            status=REFUSAL_STATUS.get(admission.code, 403),
+        )
+    consultation = admission.consultation
+    return render(
+        request,
+        "signaling/room.html",
+        {"consultation": consultation, "role": admission.role, "profile": consultation.sme.sme_profile},
+    )
