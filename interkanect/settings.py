@@ -263,3 +263,8 @@ CURRENCY = os.environ.get("CURRENCY", "USD")
 # refunded); a live one whose room is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
+
+# Payout calendar: holidays of this country (python-holidays code, observed days included) move a payout
+# to the day before.
+PAYOUT_HOLIDAYS_COUNTRY = os.environ.get("PAYOUT_HOLIDAYS_COUNTRY", "US")
+PAYOUT_HOLIDAYS_SUBDIVISION = os.environ.get("PAYOUT_HOLIDAYS_SUBDIVISION", "")
