@@ -51,3 +51,22 @@ def test_embedded_defaults_are_sqlite_and_the_in_memory_layer():
         "channels.layers.InMemoryChannelLayer",
         "True",
     ], result.stderr
+
+
+def test_production_serves_collected_static_files_through_whitenoise(tmp_path):
+    static_root = tmp_path / "static"
+    env = {**PRODUCTION, "DJANGO_STATIC_ROOT": str(static_root)}
+    collected = manage("collectstatic", "--no-input", "-v", "0", **env)
+    assert collected.returncode == 0, collected.stderr
+    code = (
+        "from django.test import Client;"
+        "from django.templatetags.static import static;"
+        "url = static('css/app.css');"
+        "r = Client().get(url, secure=True, HTTP_HOST='interkanect.example');"
+        "print(url, r.status_code, r['Cache-Control'])"
+    )
+    result = manage("shell", "-v", "0", "-c", code, **env)
+    url, status, *cache = result.stdout.split()
+    assert status == "200", result.stderr
+    assert url != "/static/css/app.css"  # a hashed name, so browsers may cache it for a year
+    assert "max-age=315360000" in " ".join(cache)
