@@ -118,7 +118,7 @@ class NoteForm(forms.Form):
 @admin.register(FreeSessionReviewCase)
 class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
     change_form_template = "admin/sessions_app/freesessionreviewcase/change_form.html"
-    list_display = ["opened_at", "sme", "status", "figures", "crossed", "consultations", "decided_by", "decide"]
+    list_display = ["opened_at", "sme", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
     list_filter = ["status", "opened_at"]
     list_select_related = ["sme", "decided_by"]
     search_fields = ["sme__username", "sme__email", "sme__sme_profile__display_name"]
@@ -236,13 +236,13 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
                     case = review_disqualify(
                         case=case, actor=request.user, reason=data["reason"], cancel_open_consultations=cancel
                     )
-                    done = f"{case.sme} is disqualified; {case.cancelled_consultations} consultation(s) cancelled."
+                    done = f"Disqualified {case.sme}. Consultations cancelled: {case.cancelled_consultations}."
                 elif kind == "dismiss":
                     review_dismiss(case=case, actor=request.user, note=data["note"])
-                    done = f"The case is dismissed; {case.sme} keeps hosting."
+                    done = f"Dismissed the case of {case.sme}, who keeps hosting."
                 else:
                     sme_reinstate(sme=case.sme, actor=request.user, note=data["note"])
-                    done = f"{case.sme} is reinstated and can host again."
+                    done = f"Reinstated {case.sme}, who can host again."
             except ValidationError as exc:
                 form.add_error(None, exc)
             except ReviewError as exc:
