@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from .models import Consultation, FreeSessionReviewCase
+from .policy import free_session_figures
 from .policy_services import REVIEW_PERMISSION, ReviewError, review_dismiss, review_disqualify, sme_reinstate
 
 Case = FreeSessionReviewCase
@@ -124,7 +125,7 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
     search_fields = ["sme__username", "sme__email", "sme__sme_profile__display_name"]
     actions = None
     fieldsets = [
-        (None, {"fields": ["sme", "status", "opened_at", "consultations"]}),
+        (None, {"fields": ["sme", "status", "opened_at", "consultations", "figures_now"]}),
         (
             "What opened it",
             {
@@ -150,6 +151,14 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
     @admin.display(description="figures")
     def figures(self, obj: Case) -> str:
         return f"{obj.free_sessions} free of {obj.live_sessions} live sessions"
+
+    @admin.display(description="figures now")
+    def figures_now(self, obj: Case) -> str:
+        # The case keeps the figures that opened it; the reviewer also wants today's.
+        now = free_session_figures(sme=obj.sme)
+        return (
+            f"{now.free_sessions} free of {now.live_sessions} live sessions in the last {now.limits.window_days} days"
+        )
 
     @admin.display(description="consultations")
     def consultations(self, obj: Case) -> str:

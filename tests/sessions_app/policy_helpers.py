@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
@@ -12,6 +13,19 @@ from sessions_app.models import Consultation
 from sessions_app.policy_services import policy_evaluate_sme
 from sessions_app.services import consultation_claim, consultation_go_live, consultation_mark_ready
 from tests.factories import make_client, make_consultation, make_sme, make_user
+
+
+@pytest.fixture(autouse=True)
+def default_limits(settings):
+    """The documented defaults, pinned so an environment override cannot change what the tests mean.
+
+    Autouse in each module that imports it."""
+    settings.FREE_SESSION_WINDOW_DAYS = 30
+    settings.FREE_SESSION_MAX_COUNT = 8
+    settings.FREE_SESSION_MAX_SHARE_PERCENT = 50
+    settings.FREE_SESSION_SHARE_MIN_SESSIONS = 10
+    settings.FREE_SESSION_WARN_REMAINING = 2
+    return settings
 
 
 def hold(sme: User, *, free: bool, live_at: datetime, client: User | None = None) -> Consultation:

@@ -25,22 +25,11 @@ from sessions_app.policy_services import (
 from sessions_app.services import ConsultationError, consultation_complete, consultation_go_live
 from tests.factories import PASSWORD, make_client, make_consultation, make_ready_consultation, make_sme
 
-from .policy_helpers import hold, hold_many, make_flagged_sme, make_reviewer
+from .policy_helpers import default_limits, hold, hold_many, make_flagged_sme, make_reviewer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 Case = FreeSessionReviewCase
 State = Consultation.State
-
-
-@pytest.fixture(autouse=True)
-def default_limits(settings):
-    # The documented defaults, pinned so an environment override cannot change what these tests mean.
-    settings.FREE_SESSION_WINDOW_DAYS = 30
-    settings.FREE_SESSION_MAX_COUNT = 8
-    settings.FREE_SESSION_MAX_SHARE_PERCENT = 50
-    settings.FREE_SESSION_SHARE_MIN_SESSIONS = 10
-    settings.FREE_SESSION_WARN_REMAINING = 2
-    return settings
 
 
 @pytest.fixture
@@ -60,9 +49,9 @@ def open_cases(sme):
 # --- The limits at their edges. ---
 
 
-def test_count_limit_allows_exactly_the_limit_and_flags_one_more(default_limits, now):
-    default_limits.FREE_SESSION_MAX_COUNT = 3
-    default_limits.FREE_SESSION_SHARE_MIN_SESSIONS = 1000  # only the count rule here
+def test_count_limit_allows_exactly_the_limit_and_flags_one_more(settings, now):
+    settings.FREE_SESSION_MAX_COUNT = 3
+    settings.FREE_SESSION_SHARE_MIN_SESSIONS = 1000  # only the count rule here
     sme = make_sme()
     hold_many(sme, free=3, live_at=now - timedelta(days=2))
     assert policy_evaluate_sme(sme=sme, now=now).case is None
@@ -76,8 +65,8 @@ def test_count_limit_allows_exactly_the_limit_and_flags_one_more(default_limits,
     assert case.window_end == now and case.window_start == now - timedelta(days=30)
 
 
-def test_share_limit_allows_exactly_half_and_flags_above(default_limits, now):
-    default_limits.FREE_SESSION_MAX_COUNT = 100  # only the share rule here
+def test_share_limit_allows_exactly_half_and_flags_above(settings, now):
+    settings.FREE_SESSION_MAX_COUNT = 100  # only the share rule here
     sme = make_sme()
     hold_many(sme, free=5, paid=5, live_at=now - timedelta(days=3))
     assert policy_evaluate_sme(sme=sme, now=now).case is None  # 5 of 10: exactly 50%
@@ -88,8 +77,8 @@ def test_share_limit_allows_exactly_half_and_flags_above(default_limits, now):
     assert case.crossed == "more than 50% of 11 sessions free"
 
 
-def test_share_limit_waits_for_the_minimum_number_of_sessions(default_limits, now):
-    default_limits.FREE_SESSION_MAX_COUNT = 100
+def test_share_limit_waits_for_the_minimum_number_of_sessions(settings, now):
+    settings.FREE_SESSION_MAX_COUNT = 100
     sme = make_sme()
     hold_many(sme, free=9, live_at=now - timedelta(days=3))
     assert policy_evaluate_sme(sme=sme, now=now).case is None  # all free, but only 9 held
@@ -109,8 +98,8 @@ def test_both_limits_crossed_are_both_recorded(now):
 # --- The rolling window. ---
 
 
-def test_window_counts_sessions_live_within_the_last_30_days_only(default_limits, now):
-    default_limits.FREE_SESSION_MAX_COUNT = 1
+def test_window_counts_sessions_live_within_the_last_30_days_only(settings, now):
+    settings.FREE_SESSION_MAX_COUNT = 1
     sme = make_sme()
     client = make_client()
     hold(sme, free=True, live_at=now - timedelta(days=30), client=client)  # exactly 30 days ago: out
@@ -128,8 +117,8 @@ def test_window_counts_sessions_live_within_the_last_30_days_only(default_limits
     assert policy_evaluate_sme(sme=sme, now=later).case.free_sessions == 2
 
 
-def test_window_length_comes_from_settings(default_limits, now):
-    default_limits.FREE_SESSION_WINDOW_DAYS = 7
+def test_window_length_comes_from_settings(settings, now):
+    settings.FREE_SESSION_WINDOW_DAYS = 7
     sme = make_sme()
     hold(sme, free=True, live_at=now - timedelta(days=8))
     hold(sme, free=True, live_at=now - timedelta(days=6))

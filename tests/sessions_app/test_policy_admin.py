@@ -12,7 +12,7 @@ from sessions_app.models import Consultation, FreeSessionReviewCase
 from sessions_app.policy_services import review_dismiss, review_disqualify
 from tests.factories import make_consultation, make_ready_consultation, make_sme
 
-from .policy_helpers import make_flagged_sme, make_reviewer
+from .policy_helpers import default_limits, make_flagged_sme, make_reviewer  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 Case = FreeSessionReviewCase
@@ -63,6 +63,7 @@ def test_case_links_to_the_smes_consultations(client, reviewer, flagged):
 
     change = client.get(case_url(case))
     assert change.status_code == 200
+    assert "Figures now: 9 free of 9 live sessions in the last 30 days" in text(change)
     link = f"/admin/sessions_app/consultation/?sme__id__exact={sme.pk}"
     assert link in change.content.decode()
 
