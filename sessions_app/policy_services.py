@@ -45,6 +45,15 @@ def _require_reviewer(actor: User) -> None:
         raise ReviewError("Only staff allowed to review free-session cases can decide them.", code="not_allowed")
 
 
+def _require_open(case: FreeSessionReviewCase) -> None:
+    case.refresh_from_db()
+    if case.status != Case.Status.OPEN:
+        raise ReviewError(
+            f"This case was already decided ({case.get_status_display().lower()}); a decision cannot be changed.",
+            code="decided",
+        )
+
+
 def _lock_profile(sme: User) -> SMEProfile:
     # Evaluations and decisions about one SME take turns on their profile row.
     return SMEProfile.objects.select_for_update().get(user_id=sme.pk)
@@ -132,24 +141,9 @@ def review_disqualify(
         raise ValidationError({"reason": "Write the reason the expert will see on their dashboard."})
     sme = case.sme
     profile = _lock_profile(sme)
+    _require_open(case)
     now = timezone.now()
     choice = Case.OpenConsultations.CANCEL if cancel_open_consultations else Case.OpenConsultations.LEAVE
-    decided = Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).update(
-        status=Case.Status.DISQUALIFIED,
-        decided_at=now,
-        decided_by=actor,
-        decision_text=reason,
-        open_consultations=choice,
-    )
-    if not decided:
-        case.refresh_from_db()
-        raise ReviewError(
-            f"This case was already decided ({case.get_status_display().lower()}); a decision cannot be changed.",
-            code="decided",
-        )
-    profile.disqualified_at = now
-    profile.disqualification_reason = reason
-    profile.save(update_fields=["disqualified_at", "disqualification_reason"])
     cancelled = []
     if cancel_open_consultations:
         pending = Consultation.objects.filter(
@@ -161,7 +155,20 @@ def review_disqualify(
                     cancelled.append(consultation.pk)
             except ConsultationError:
                 pass  # it went live meanwhile: it runs to its end
-        Case.objects.filter(pk=case.pk).update(cancelled_consultations=len(cancelled))
+    # One write: the decision is final from here (the database refuses any later change to it).
+    decided = Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).update(
+        status=Case.Status.DISQUALIFIED,
+        decided_at=now,
+        decided_by=actor,
+        decision_text=reason,
+        open_consultations=choice,
+        cancelled_consultations=len(cancelled),
+    )
+    if not decided:
+        _require_open(case)  # raises: decided meanwhile (and this transaction, cancellations too, rolls back)
+    profile.disqualified_at = now
+    profile.disqualification_reason = reason
+    profile.save(update_fields=["disqualified_at", "disqualification_reason"])
     audit_record(
         event="free_sessions.sme_disqualified",
         actor=actor,
@@ -181,15 +188,12 @@ def review_dismiss(*, case: FreeSessionReviewCase, actor: User, note: str) -> Fr
     if not note:
         raise ValidationError({"note": "Write a note for the other admins: why is this fine?"})
     _lock_profile(case.sme)
+    _require_open(case)
     decided = Case.objects.filter(pk=case.pk, status=Case.Status.OPEN).update(
         status=Case.Status.DISMISSED, decided_at=timezone.now(), decided_by=actor, decision_text=note
     )
     if not decided:
-        case.refresh_from_db()
-        raise ReviewError(
-            f"This case was already decided ({case.get_status_display().lower()}); a decision cannot be changed.",
-            code="decided",
-        )
+        _require_open(case)
     audit_record(event="free_sessions.case_dismissed", actor=actor, subject=case.sme, target=case, data={"note": note})
     case.refresh_from_db()
     return case

@@ -381,3 +381,20 @@ def test_disqualified_sme_cannot_create_or_enter_the_room_and_sees_why(client):
     # What they earned stands: a completed paid session stays completed (the ledger credits from it).
     completed.refresh_from_db()
     assert completed.state == State.COMPLETED and completed.price_cents == 2500
+
+
+def test_database_keeps_the_figures_and_a_decision_final():
+    sme, case = make_flagged_sme()
+    reviewer = make_reviewer()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(free_sessions=1)  # what opened the case stays as it was
+    review_disqualify(case=case, actor=reviewer, reason="free sessions", cancel_open_consultations=False)
+    for change in ({"decision_text": "rewritten"}, {"decided_by": make_client()}, {"status": Case.Status.DISMISSED}):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Case.objects.filter(pk=case.pk).update(**change)
+    sme_reinstate(sme=sme, actor=reviewer, note="appeal accepted")  # the one change a decision allows
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Case.objects.filter(pk=case.pk).update(status=Case.Status.DISQUALIFIED, reinstated_at=None)
+    case.refresh_from_db()
+    case.save()  # saving unchanged values is no change
+    assert (case.status, case.decision_text) == (Case.Status.REINSTATED, "free sessions")
