@@ -108,7 +108,9 @@ class FreeSessionFigures:
         return not self.over and self.free_left <= self.limits.warn_remaining
 
 
-def free_session_figures(*, sme: User, now: datetime | None = None, limits: FreeSessionLimits | None = None):
+def free_session_figures(
+    *, sme: User, now: datetime | None = None, limits: FreeSessionLimits | None = None
+) -> FreeSessionFigures:
     """Count the SME's sessions that went live in the rolling window (window_end - days, window_end]."""
     limits = limits or FreeSessionLimits.from_settings()
     now = now or timezone.now()
