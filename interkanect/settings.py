@@ -268,3 +268,13 @@ CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRA
 # to the day before.
 PAYOUT_HOLIDAYS_COUNTRY = os.environ.get("PAYOUT_HOLIDAYS_COUNTRY", "US")
 PAYOUT_HOLIDAYS_SUBDIVISION = os.environ.get("PAYOUT_HOLIDAYS_SUBDIVISION", "")
+
+# Free-session policy: over a rolling window, an SME crosses a limit with more than FREE_SESSION_MAX_COUNT
+# free live sessions, or (once they held FREE_SESSION_SHARE_MIN_SESSIONS) more than FREE_SESSION_MAX_SHARE_PERCENT
+# of their live sessions free. Crossing opens a review case for an admin; it never disqualifies by itself.
+# The dashboard warns when FREE_SESSION_WARN_REMAINING or fewer free sessions are left before a limit.
+FREE_SESSION_WINDOW_DAYS = env_int("FREE_SESSION_WINDOW_DAYS", 30)
+FREE_SESSION_MAX_COUNT = env_int("FREE_SESSION_MAX_COUNT", 8)
+FREE_SESSION_MAX_SHARE_PERCENT = env_int("FREE_SESSION_MAX_SHARE_PERCENT", 50)
+FREE_SESSION_SHARE_MIN_SESSIONS = env_int("FREE_SESSION_SHARE_MIN_SESSIONS", 10)
+FREE_SESSION_WARN_REMAINING = env_int("FREE_SESSION_WARN_REMAINING", 2)

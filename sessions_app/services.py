@@ -149,7 +149,7 @@ def consultation_mark_ready(*, consultation: Consultation, actor: User | None = 
 @transaction.atomic
 def consultation_go_live(*, consultation: Consultation) -> bool:
     """Ready → live, the first time both people are connected at once. The timer starts here."""
-    return _transition(
+    went_live = _transition(
         consultation,
         from_states=(State.READY,),
         to_state=State.LIVE,
@@ -157,6 +157,14 @@ def consultation_go_live(*, consultation: Consultation) -> bool:
         actor=None,
         extra={"live_at": timezone.now()},
     )
+    if went_live and consultation.is_free:
+        # A free session counts from now: the free-session policy looks at the SME once this commits
+        # (robust: a failure there is logged and never disturbs the room).
+        from .policy_services import policy_evaluate_after_live
+
+        sme_id = consultation.sme_id
+        transaction.on_commit(lambda: policy_evaluate_after_live(sme_id=sme_id), robust=True)
+    return went_live
 
 
 @transaction.atomic
