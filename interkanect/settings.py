@@ -263,3 +263,8 @@ CURRENCY = os.environ.get("CURRENCY", "USD")
 # refunded); a live one whose room is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
+
+# Consultation e-mails: links in them (sent from commands too, with no request) start with SITE_URL;
+# the "about to start" e-mail goes out this many minutes before a scheduled start.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CONSULTATION_REMINDER_MINUTES = env_int("CONSULTATION_REMINDER_MINUTES", 15)
