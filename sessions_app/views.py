@@ -35,7 +35,7 @@ def consultation_new(request: HttpRequest) -> HttpResponse:
     standing = sme_hosting_standing(user=user)
     if not standing.allowed:
         return render(request, "sessions_app/cannot_create.html", {"standing": standing}, status=403)
-    form = ConsultationCreateForm(request.POST or None)
+    form = ConsultationCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -113,7 +113,7 @@ def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
     consultation = consultation_by_token(token=token)
     if consultation is None or consultation.member_role(request.user) is None:
         return _not_found(request)
-    form = ConsultationCancelForm(request.POST or None)
+    form = ConsultationCancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             done = services.consultation_cancel(
@@ -130,7 +130,11 @@ def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
         )
         return redirect("dashboard")
     if not consultation_can_cancel(consultation=consultation, user=request.user):
-        messages.error(request, "This consultation can no longer be cancelled by you.")
+        messages.error(
+            request,
+            "You can no longer cancel this consultation: a client can cancel only while it waits for payment, "
+            "the expert until the call has started.",
+        )
         return redirect(consultation)
     return render(request, "sessions_app/cancel.html", {"consultation": consultation, "form": form})
 
