@@ -266,5 +266,7 @@ CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRA
 
 # Consultation e-mails: links in them (sent from commands too, with no request) start with SITE_URL;
 # the "about to start" e-mail goes out this many minutes before a scheduled start.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without SITE_URL, production links go to the first allowed host over HTTPS.
+_default_site_url = "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+SITE_URL = os.environ.get("SITE_URL", _default_site_url).rstrip("/")
 CONSULTATION_REMINDER_MINUTES = env_int("CONSULTATION_REMINDER_MINUTES", 15)

@@ -33,6 +33,7 @@ class ConsultationCreateForm(forms.Form):
     title = forms.CharField(
         max_length=120,
         help_text="Your client sees it on the link's page, for example: Tax return review.",
+        error_messages={"required": "Give the consultation a title, for example: Tax return review."},
     )
     agreed_minutes = forms.IntegerField(
         label="Duration (minutes)",
@@ -40,6 +41,10 @@ class ConsultationCreateForm(forms.Form):
         max_value=MAX_MINUTES,
         initial=30,
         help_text="The time you agree on. You can propose more during the call.",
+        error_messages={
+            "required": "Enter the agreed duration in minutes, for example 30.",
+            "invalid": "Enter the duration as a whole number of minutes, for example 30.",
+        },
     )
     price = forms.CharField(
         label="Price in US dollars",
@@ -48,6 +53,7 @@ class ConsultationCreateForm(forms.Form):
         "are encouraged to: your knowledge is worth paying for, and SMEs who give away too many sessions for "
         "free can be disqualified.",
         widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        error_messages={"required": "Enter a price in dollars, or 0 for a free session."},
     )
     scheduled_start = forms.CharField(
         label="Start (optional)",

@@ -50,7 +50,7 @@ def test_price_typed_in_dollars_is_stored_as_exact_cents(client, typed, cents):
         ("NaN", "for example 45 or 45.50"),
         ("1e3", "for example 45 or 45.50"),
         ("45,50", "Use a dot for cents"),
-        ("", "This field is required"),
+        ("", "or 0 for a free session"),
         ("100000.01", "The price is between 0 and 100,000"),
     ],
 )
