@@ -142,7 +142,7 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
     """The first client to open the link owns it. A free consultation is ready at once."""
     if client.pk == consultation.sme_id:
         raise ConsultationError("This is your own consultation: send the link to your client.", code="own")
-    if consultation.client_id == client.pk:
+    if consultation.client_id == client.pk and not consultation.is_closed:
         return consultation  # a second click, or the same person in another tab
     if not client.is_client:
         raise ConsultationError(
@@ -166,13 +166,13 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
         also=Q(client__isnull=True),
     )
     if not claimed:
-        if consultation.client_id == client.pk:
-            return consultation
-        if consultation.client_id is None and consultation.is_closed:
+        if consultation.is_closed and consultation.client_id in (None, client.pk):
             raise ConsultationError(
                 f"This consultation is {consultation.get_state_display().lower()}; ask the expert for a new link.",
                 code="closed",
             )
+        if consultation.client_id == client.pk:
+            return consultation  # the same person's other tab got there first
         raise ConsultationError(
             "This consultation belongs to someone else: another client claimed it first. "
             "Ask the expert for a link of your own.",

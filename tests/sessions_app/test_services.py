@@ -110,6 +110,17 @@ def test_a_cancelled_consultation_cannot_be_claimed():
     assert caught.value.code == "closed"
 
 
+def test_a_client_who_cancelled_cannot_reclaim_it_by_opening_the_link_again():
+    consultation = make_consultation(price_cents=1000)
+    client = make_client()
+    consultation_claim(consultation=consultation, client=client)
+    consultation_cancel(consultation=consultation, actor=client)
+    with pytest.raises(ConsultationError, match="cancelled") as caught:
+        consultation_claim(consultation=consultation, client=client)
+    assert caught.value.code == "closed"
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CANCELLED
+
+
 def test_a_consultation_of_a_disqualified_sme_cannot_be_claimed():
     consultation = make_consultation()
     profile = consultation.sme.sme_profile
