@@ -97,6 +97,9 @@ def test_sme_dashboard_on_a_phone_copies_a_link_with_the_keyboard(live_app, new_
     page.keyboard.press("Enter")
     expect(page.locator("#copy-status")).to_contain_text("Link copied")
     assert page.evaluate("navigator.clipboard.readText()") == f"{live_app.url}{consultation.get_absolute_url()}"
+    page.get_by_role("link", name=consultation.title).click()
+    expect(page.locator("#join-link")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_a_mistyped_link_shows_what_to_do(live_app, new_page):

@@ -367,3 +367,12 @@ def test_dashboard_queries_do_not_grow_with_the_number_of_consultations(client):
     for _ in range(4):
         make_ready_consultation(sme=sme)
     assert count() == one
+
+
+def test_closing_an_sme_account_from_its_page_warns_and_cancels_its_consultations(client):
+    consultation = make_ready_consultation()
+    sme = consultation.sme
+    client.force_login(sme)
+    assert b"have not started yet are cancelled" in client.get(reverse("account_close")).content
+    client.post(reverse("account_close"), {"confirm_username": sme.username})
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CANCELLED
