@@ -278,3 +278,10 @@ FREE_SESSION_MAX_COUNT = env_int("FREE_SESSION_MAX_COUNT", 8)
 FREE_SESSION_MAX_SHARE_PERCENT = env_int("FREE_SESSION_MAX_SHARE_PERCENT", 50)
 FREE_SESSION_SHARE_MIN_SESSIONS = env_int("FREE_SESSION_SHARE_MIN_SESSIONS", 10)
 FREE_SESSION_WARN_REMAINING = env_int("FREE_SESSION_WARN_REMAINING", 2)
+
+# Consultation e-mails: links in them (sent from commands too, with no request) start with SITE_URL;
+# the "about to start" e-mail goes out this many minutes before a scheduled start.
+# Without SITE_URL, production links go to the first allowed host over HTTPS.
+_default_site_url = "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+SITE_URL = os.environ.get("SITE_URL", _default_site_url).rstrip("/")
+CONSULTATION_REMINDER_MINUTES = env_int("CONSULTATION_REMINDER_MINUTES", 15)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,9 @@ class Consultation(models.Model):
 
     OPEN_STATES = (State.CREATED, State.CLAIMED, State.READY, State.LIVE)
     ROOM_STATES = (State.READY, State.LIVE)
+    CLOSED_STATES = (State.COMPLETED, State.CANCELLED, State.EXPIRED)
+    # Who may cancel, and until when: the SME before it was live, the client before it is ready (paid).
+    CANCEL_STATES = {"sme": (State.CREATED, State.CLAIMED, State.READY), "client": (State.CLAIMED,)}
 
     token = models.CharField(max_length=64, unique=True, default=new_join_token, editable=False)
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_consultations")
@@ -42,6 +46,15 @@ class Consultation(models.Model):
     price_cents = models.BigIntegerField(help_text="0 for a free session.")
     currency = models.CharField(max_length=3, default="USD")
     scheduled_start = models.DateTimeField(null=True, blank=True)
+    scheduled_tz = models.CharField(
+        max_length=64, blank=True, help_text="The SME's time zone when they set the start (IANA name), for e-mails."
+    )
+    reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the 'about to start' e-mail went out; it goes out once."
+    )
+    creation_key = models.CharField(
+        max_length=64, blank=True, help_text="The create form's one-time key: a double submit creates one consultation."
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.CREATED, db_index=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,6 +88,11 @@ class Consultation(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(client=models.F("sme")), name="consultation_client_is_not_the_sme"
             ),
+            models.UniqueConstraint(
+                fields=["sme", "creation_key"],
+                condition=~models.Q(creation_key=""),
+                name="consultation_one_per_creation_key",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +108,16 @@ class Consultation(models.Model):
     @property
     def total_minutes(self) -> int:
         return self.agreed_minutes + self.extension_minutes
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state in self.CLOSED_STATES
+
+    @property
+    def scheduled_end(self):
+        if self.scheduled_start is None:
+            return None
+        return self.scheduled_start + timedelta(minutes=self.total_minutes)
 
     def member_role(self, user) -> str | None:
         """'sme' or 'client' for the two members of this consultation, None for anyone else."""
