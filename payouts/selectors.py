@@ -1,0 +1,32 @@
+"""Reads about money worth a name: balances, and what the SME dashboard shows about getting paid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Sum
+
+from accounts.models import User
+
+from .models import LedgerEntry
+
+
+@dataclass(frozen=True)
+class Money:
+    amount_cents: int
+    currency: str
+
+
+def ledger_balance(*, account: User, currency: str | None = None) -> Money:
+    """What the SME is owed now in one currency (the site's by default): the sum of their entries."""
+    currency = currency or settings.CURRENCY
+    total = LedgerEntry.objects.filter(account=account, currency=currency).aggregate(total=Sum("amount_cents"))
+    return Money(total["total"] or 0, currency)
+
+
+def paypal_login_available(*, request=None) -> bool:
+    """Whether "Log in with PayPal" is configured (in settings or as a SocialApp in the admin)."""
+    from allauth.socialaccount.adapter import get_adapter
+
+    return bool(get_adapter().list_apps(request, provider="paypal"))
