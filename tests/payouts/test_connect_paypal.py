@@ -161,3 +161,16 @@ def test_an_address_that_is_not_an_email_is_refused(client, no_paypal_login):
     client.force_login(make_sme())
     page = client.post(reverse("paypal_email"), {"email": "me at example", "email_again": "me at example"})
     assert page.status_code == 200 and "Enter a valid email address" in page.content.decode()
+
+
+def test_the_admin_shows_the_paypal_link_but_cannot_change_it_unaudited(client):
+    sme = make_sme()
+    services.sme_paypal_connect(profile=sme.sme_profile, email="a@example.com", payer_id="ABCDEFGHJKLMN", actor=sme)
+    admin = type(sme).objects.create_superuser("profile-admin", "p@example.com", "x-Strong-pass-42")
+    client.force_login(admin)
+    url = f"/admin/accounts/smeprofile/{sme.sme_profile.pk}/change/"
+    page = client.get(url).content.decode()
+    assert "a@example.com" in page and 'name="paypal_email"' not in page
+    client.post(url, {"display_name": "Ada", "headline": "", "paypal_email": "thief@example.com"})
+    sme.sme_profile.refresh_from_db()
+    assert sme.sme_profile.paypal_email == "a@example.com"
