@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Sum
 
-from accounts.models import User
+from accounts.models import SMEProfile, User
 
 from .models import LedgerEntry
 
@@ -30,3 +30,18 @@ def paypal_login_available(*, request=None) -> bool:
     from allauth.socialaccount.adapter import get_adapter
 
     return bool(get_adapter().list_apps(request, provider="paypal"))
+
+
+@dataclass(frozen=True)
+class PayoutReceiver:
+    recipient_type: str  # PayPal's: "PAYPAL_ID" or "EMAIL"
+    receiver: str
+
+
+def sme_payout_receiver(*, profile: SMEProfile) -> PayoutReceiver | None:
+    """Where a payout to this SME goes: their verified payer id where known, else their e-mail; None if unlinked."""
+    if profile.paypal_verified and profile.paypal_payer_id:
+        return PayoutReceiver("PAYPAL_ID", profile.paypal_payer_id)
+    if profile.paypal_email:
+        return PayoutReceiver("EMAIL", profile.paypal_email)
+    return None

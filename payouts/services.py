@@ -73,6 +73,8 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
         raise LedgerError("A payout sends a positive amount.")
     if not payout_item_ref:
         raise LedgerError("A payout debit names its payout item.")
+    if len(currency) != 3:
+        raise LedgerError("A currency is a three-letter code such as USD.")
     return _record(
         event="ledger.payout_debited",
         actor=None,
@@ -145,6 +147,13 @@ def ledger_adjust(
 PAYPAL_FIELDS = ["paypal_email", "paypal_payer_id", "paypal_verified", "paypal_linked_at"]
 
 
+def _paypal_saved(locked: SMEProfile, profile: SMEProfile) -> SMEProfile:
+    locked.save(update_fields=PAYPAL_FIELDS)
+    for name in PAYPAL_FIELDS:  # the caller's instance shows the change too
+        setattr(profile, name, getattr(locked, name))
+    return locked
+
+
 def _paypal_snapshot(profile: SMEProfile) -> dict:
     return {"email": profile.paypal_email, "payer_id": profile.paypal_payer_id, "verified": profile.paypal_verified}
 
@@ -162,7 +171,8 @@ def sme_paypal_connect(*, profile: SMEProfile, email: str, payer_id: str, actor:
     locked.paypal_payer_id = payer_id.strip()
     locked.paypal_verified = True
     locked.paypal_linked_at = timezone.now()
-    locked.save(update_fields=PAYPAL_FIELDS)
+    locked.full_clean(exclude=["user", "display_name", "headline"])
+    _paypal_saved(locked, profile)
     audit_record(
         event="paypal.connected",
         actor=actor,
@@ -183,7 +193,7 @@ def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> S
     locked.paypal_verified = False
     locked.paypal_linked_at = timezone.now()
     locked.full_clean(exclude=["user", "display_name", "headline"])
-    locked.save(update_fields=PAYPAL_FIELDS)
+    _paypal_saved(locked, profile)
     audit_record(
         event="paypal.email_entered",
         actor=actor,
@@ -205,6 +215,6 @@ def sme_paypal_disconnect(*, profile: SMEProfile, actor: User) -> SMEProfile:
     locked.paypal_payer_id = ""
     locked.paypal_verified = False
     locked.paypal_linked_at = None
-    locked.save(update_fields=PAYPAL_FIELDS)
+    _paypal_saved(locked, profile)
     audit_record(event="paypal.disconnected", actor=actor, subject=locked.user, target=locked, data={"from": before})
     return locked

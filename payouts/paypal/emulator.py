@@ -18,8 +18,9 @@ Pages: /checkoutnow (Approve / Cancel), /webapps/auth/protocol/openidconnect/v1/
 
 Rules tests can use, on e-mail addresses (a payout receiver, the account a buyer or SME logs in with):
   the part before @ contains "unclaimed", "failed", "returned" or "pending": a payout item to it ends
-  UNCLAIMED, FAILED or RETURNED, or stays PENDING (otherwise SUCCESS). Items read as PENDING until the
-  first read after their batch was created.
+  UNCLAIMED, FAILED or RETURNED, or stays PENDING (otherwise SUCCESS); a PAYPAL_ID receiver follows the
+  rule of the address that logged in with that payer id. The first read of a batch (or of one of its
+  items) shows the items PENDING; later reads show how they ended.
   a buyer whose address contains "declined": executing their payment answers 400 INSTRUMENT_DECLINED.
   a payout batch of 100,000.00 or more: 422 INSUFFICIENT_FUNDS.
 A POST with a PayPal-Request-Id PayPal has already answered gets the same answer again, as PayPal does.

@@ -327,7 +327,8 @@ class PayPalGateway:
                 sale_id=sale.id,
                 amount_cents=paypal_to_cents(sale.amount.total),
                 currency=sale.amount.currency,
-                payer_id=payer_id,
+                payer_id=(payment.payer.payer_info.payer_id if payment.payer and payment.payer.payer_info else "")
+                or payer_id,
             )
 
         return self._call("payment execution", attempt)

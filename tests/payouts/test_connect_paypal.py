@@ -174,3 +174,34 @@ def test_the_admin_shows_the_paypal_link_but_cannot_change_it_unaudited(client):
     client.post(url, {"display_name": "Ada", "headline": "", "paypal_email": "thief@example.com"})
     sme.sme_profile.refresh_from_db()
     assert sme.sme_profile.paypal_email == "a@example.com"
+
+
+def test_a_payout_goes_to_the_verified_payer_id_and_paypal_knows_whose_it_is(client, paypal_emulator):
+    """Connect PayPal as an address PayPal will fail payouts to; a payout to the stored payer id then fails."""
+    from payouts.paypal.gateway import PayoutRequestItem, get_gateway
+    from payouts.selectors import sme_payout_receiver
+
+    sme = make_sme()
+    client.force_login(sme)
+    client.get(paypal_answers(start(client), email="sme+failed@example.com"))
+    sme.sme_profile.refresh_from_db()
+    receiver = sme_payout_receiver(profile=sme.sme_profile)
+    assert (receiver.recipient_type, receiver.receiver) == ("PAYPAL_ID", payer_id_for("sme+failed@example.com"))
+    gateway = get_gateway()
+    item = PayoutRequestItem(
+        sender_item_id="i-1", amount_cents=500, currency="USD", receiver=receiver.receiver, recipient_type="PAYPAL_ID"
+    )
+    batch = gateway.create_payout_batch(sender_batch_id="run-payer-id", items=[item])
+    gateway.get_payout_batch(payout_batch_id=batch.payout_batch_id)
+    [result] = gateway.get_payout_batch(payout_batch_id=batch.payout_batch_id).items
+    assert result.transaction_status == "FAILED"
+
+
+def test_an_unverified_address_is_paid_by_email_and_no_link_means_no_receiver():
+    from payouts.selectors import sme_payout_receiver
+
+    sme = make_sme()
+    assert sme_payout_receiver(profile=sme.sme_profile) is None
+    services.sme_paypal_enter_email(profile=sme.sme_profile, email="typed@example.com", actor=sme)
+    receiver = sme_payout_receiver(profile=sme.sme_profile)
+    assert (receiver.recipient_type, receiver.receiver) == ("EMAIL", "typed@example.com")
