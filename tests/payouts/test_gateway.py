@@ -287,3 +287,15 @@ def test_no_paypal_answer_with_personal_data_reaches_the_logs(gateway, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "private.person@example.com" not in logged
     assert "emulator-client-secret" not in logged and "Basic " not in logged
+
+
+def test_faults_and_the_request_record_are_reachable_over_http_for_other_processes(gateway, paypal_emulator):
+    from payouts.paypal.emulator import EmulatorClient
+
+    control = EmulatorClient(paypal_emulator.url)
+    control.fail_next("server_error", path="/v1/payments/payouts")
+    gateway.create_payout_batch(sender_batch_id="run-http", items=payout_items("sme@example.com"))
+    sent = [r for r in control.requests() if r["path"] == "/v1/payments/payouts"]
+    assert [r["request_id"] for r in sent] == ["run-http", "run-http"]
+    control.reset()
+    assert control.requests() == [] and paypal_emulator.state.batches == {}
