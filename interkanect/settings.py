@@ -174,7 +174,7 @@ ACCOUNT_USERNAME_MIN_LENGTH = 3
 # allauth's rate limits stay at their defaults; they are kept in the cache above, which is
 # Redis (shared by every process) whenever REDIS_URL is set.
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[InterKanect] "
-SOCIALACCOUNT_ADAPTER = "allauth.socialaccount.adapter.DefaultSocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "payouts.paypal.login.adapter.PayPalLinkAdapter"  # PayPal links a payout account, never logs in
 
 # --- E-mail: console in development, SMTP from the environment in production. ---
 EMAIL_BACKEND = os.environ.get(
@@ -285,3 +285,50 @@ FREE_SESSION_WARN_REMAINING = env_int("FREE_SESSION_WARN_REMAINING", 2)
 _default_site_url = "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
 SITE_URL = os.environ.get("SITE_URL", _default_site_url).rstrip("/")
 CONSULTATION_REMINDER_MINUTES = env_int("CONSULTATION_REMINDER_MINUTES", 15)
+
+# --- PayPal (payouts/paypal/). No credentials → the project's own PayPal emulator on 127.0.0.1, which
+# `scripts/dev.py run` (or `manage.py paypal_emulator`) starts; it never runs with DEBUG off. ---
+PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "")
+PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "")
+PAYPAL_EMULATED = not (PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET)
+PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox")
+if PAYPAL_MODE not in {"sandbox", "live"}:
+    raise ImproperlyConfigured("PAYPAL_MODE is sandbox or live.")
+PAYPAL_EMULATOR_PORT = env_int("PAYPAL_EMULATOR_PORT", 8025)
+if PAYPAL_EMULATED:
+    # The emulator's own development credentials (payouts.paypal.emulator accepts these).
+    PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET = "emulator-client-id", "emulator-client-secret"
+_PAYPAL_HOSTS = {  # (API, web pages) as paypalrestsdk and allauth's PayPal provider know them
+    "live": ("https://api.paypal.com", "https://www.paypal.com"),
+    "sandbox": ("https://api.sandbox.paypal.com", "https://www.sandbox.paypal.com"),
+}
+_PAYPAL_DEFAULT_API, _PAYPAL_DEFAULT_WEB = (
+    (f"http://127.0.0.1:{PAYPAL_EMULATOR_PORT}",) * 2 if PAYPAL_EMULATED else _PAYPAL_HOSTS[PAYPAL_MODE]
+)
+# No trailing slash: paypalrestsdk's join_url doubles the path after one.
+PAYPAL_API_BASE_URL = os.environ.get("PAYPAL_API_BASE_URL", _PAYPAL_DEFAULT_API).rstrip("/")
+PAYPAL_WEB_BASE_URL = os.environ.get("PAYPAL_WEB_BASE_URL", _PAYPAL_DEFAULT_WEB).rstrip("/")
+PAYPAL_TIMEOUT_SECONDS = float(os.environ.get("PAYPAL_TIMEOUT_SECONDS", "15"))
+PAYPAL_RETRIES = env_int("PAYPAL_RETRIES", 2)  # after a timeout, a connection error or a 5xx
+PAYPAL_RETRY_BACKOFF_SECONDS = float(os.environ.get("PAYPAL_RETRY_BACKOFF_SECONDS", "0.5"))
+# "Connect PayPal" (Log in with PayPal) uses the same PayPal app unless PAYPAL_LOGIN_CLIENT_ID is set;
+# PAYPAL_LOGIN=0 turns it off, and SMEs then type their PayPal e-mail address instead (unverified).
+PAYPAL_LOGIN_ENABLED = env_bool("PAYPAL_LOGIN", True)
+SOCIALACCOUNT_PROVIDERS = {
+    "paypal": {
+        # allauth's provider with our base URLs (payouts/paypal/login/), so it also works against the emulator.
+        "provider_class": "payouts.paypal.login.provider.PayPalProvider",
+        "SCOPE": ["openid", "email", "https://uri.paypal.com/services/paypalattributes"],
+        "APPS": [
+            {
+                "client_id": os.environ.get("PAYPAL_LOGIN_CLIENT_ID", PAYPAL_CLIENT_ID),
+                "secret": os.environ.get("PAYPAL_LOGIN_CLIENT_SECRET", PAYPAL_CLIENT_SECRET),
+            }
+        ]
+        if PAYPAL_LOGIN_ENABLED
+        else [],
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = False  # we keep the verified e-mail and payer id, never PayPal's tokens
+# The pages whose form sends the browser on to PayPal add PAYPAL_WEB_BASE_URL to their own CSP
+# form-action (payouts.paypal.web.paypal_form_action); every other page keeps form-action 'self'.

@@ -13,6 +13,9 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": "k" * 20 + "-Qx7!vR2#pL9@zT4$wN8^mB3&cF6*hJ1(dG5)sK0",
     "DJANGO_ALLOWED_HOSTS": "interkanect.example",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "PAYPAL_CLIENT_ID": "live-client-id",
+    "PAYPAL_CLIENT_SECRET": "live-client-secret",
+    "PAYPAL_MODE": "live",
 }
 
 
