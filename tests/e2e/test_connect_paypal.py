@@ -29,7 +29,7 @@ def test_an_sme_connects_paypal_from_the_dashboard_then_disconnects_it(live_app,
     page.get_by_label("PayPal account e-mail").press("Enter")  # the keyboard is enough
 
     expect(page).to_have_url(re.compile(r"/dashboard/#paypal$"))
-    expect(page.get_by_role("status")).to_contain_text("Your PayPal account is connected")
+    expect(page.locator(".messages")).to_contain_text("Your PayPal account is connected")
     expect(section).to_contain_text("PayPal connected")
     expect(section).to_contain_text("ada.paid@example.com")
     sme.sme_profile.refresh_from_db()
