@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import services
 
@@ -23,3 +26,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if self.request.user.is_authenticated:
             return reverse("dashboard")
         return reverse("account_login")
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        url = super().get_email_confirmation_url(request, emailconfirmation)
+        # Carry where the person was going (a consultation's join link) inside the activation link, so
+        # confirming from another device (a phone's mail app) still lands there, not on a bare login page.
+        next_url = request.POST.get("next") or request.GET.get("next") if request is not None else None
+        if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            url += "?" + urlencode({"next": next_url})
+        return url

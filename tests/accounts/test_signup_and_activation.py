@@ -185,3 +185,40 @@ def test_password_reset_sends_a_link_that_sets_a_new_password(client):
     new_password = "another-Strong-pass-7"
     client.post(form_page.redirect_chain[-1][0], {"password1": new_password, "password2": new_password})
     assert client.login(username="hal", password=new_password)
+
+
+def test_activation_from_another_device_still_leads_back_to_where_the_person_was_going(client):
+    client.post(
+        reverse("account_signup") + "?next=/c/some-join-token/",
+        {
+            "role": "client",
+            "email": "ivy@example.com",
+            "username": "ivy",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "next": "/c/some-join-token/",
+        },
+    )
+    link = re.search(r"http://testserver(/accounts/confirm-email/\S+)", mail.outbox[-1].body).group(1)
+    assert "next=%2Fc%2Fsome-join-token%2F" in link
+    from django.test import Client
+
+    phone = Client()  # another browser: not logged in there
+    response = phone.post(link, {"username": "ivy", "next": "/c/some-join-token/"})
+    assert User.objects.get(username="ivy").activated_at is not None
+    assert response.status_code == 302 and response["Location"] == "/c/some-join-token/"
+
+
+def test_an_outside_next_is_not_carried_into_the_activation_link(client):
+    client.post(
+        reverse("account_signup"),
+        {
+            "role": "client",
+            "email": "joan@example.com",
+            "username": "joan",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "next": "https://evil.example/",
+        },
+    )
+    assert "evil" not in mail.outbox[-1].body
