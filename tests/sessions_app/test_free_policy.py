@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -398,3 +399,41 @@ def test_database_keeps_the_figures_and_a_decision_final():
     case.refresh_from_db()
     case.save()  # saving unchanged values is no change
     assert (case.status, case.decision_text) == (Case.Status.REINSTATED, "free sessions")
+
+
+def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client):
+    from payouts.models import LedgerEntry
+    from payouts.selectors import ledger_balance, sme_payout_receiver
+    from payouts.services import ledger_credit_earning, ledger_debit_payout
+
+    sme, case = make_flagged_sme()
+    earned = hold(sme, free=False, live_at=timezone.now() - timedelta(days=1))
+    consultation_complete(consultation=earned, actor=sme)
+    ledger_credit_earning(consultation=earned)
+    running = hold(sme, free=False, live_at=timezone.now())  # live when the admin decides
+    entries_before = list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents"))
+
+    review_disqualify(
+        case=case, actor=make_reviewer(), reason="most of your sessions were free", cancel_open_consultations=True
+    )
+
+    # Untouched: no entry added, reversed or removed.
+    assert list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents")) == entries_before
+    assert ledger_balance(account=sme).amount_cents == 2500
+    # The session that was live runs to its end and still earns its price.
+    running = Consultation.objects.select_related("sme__sme_profile").get(pk=running.pk)  # as a later request sees it
+    assert running.state == State.LIVE
+    consultation_complete(consultation=running, actor=None)
+    ledger_credit_earning(consultation=running)
+    assert ledger_balance(account=sme).amount_cents == 5000
+
+    # Still payable: they can link PayPal, they are shown the balance, and a payout debits it.
+    client.force_login(sme)
+    linked = client.post(reverse("paypal_email"), {"email": "gina@example.com", "email_again": "gina@example.com"})
+    assert linked.status_code == 302
+    sme.sme_profile.refresh_from_db()
+    assert sme_payout_receiver(profile=sme.sme_profile).receiver == "gina@example.com"
+    dashboard = page_text(client.get("/dashboard/"))
+    assert "Your balance: $50.00" in dashboard and "Earned balances are still paid out." in dashboard
+    ledger_debit_payout(account=sme, amount_cents=5000, currency="USD", payout_item_ref="run-1-item-1")
+    assert ledger_balance(account=sme).amount_cents == 0
