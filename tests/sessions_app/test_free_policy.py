@@ -437,3 +437,27 @@ def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(clien
     assert "Your balance: $50.00" in dashboard and "Earned balances are still paid out." in dashboard
     ledger_debit_payout(account=sme, amount_cents=5000, currency="USD", payout_item_ref="run-1-item-1")
     assert ledger_balance(account=sme).amount_cents == 0
+
+
+def test_disqualifying_cancels_a_claimed_paid_consultation_and_tells_its_client_by_email(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from sessions_app.services import consultation_claim
+
+    sme, case = make_flagged_sme()
+    buyer = make_client(username="buyer")
+    claimed = make_consultation(sme=sme, title="Tax return review", price_cents=4000)
+    consultation_claim(consultation=claimed, client=buyer)  # waiting for payment
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        review_disqualify(case=case, actor=make_reviewer(), reason="free sessions", cancel_open_consultations=True)
+
+    claimed.refresh_from_db()
+    assert claimed.state == State.CANCELLED and claimed.end_reason == "The expert's account was disqualified."
+    to_client = [m for m in mailoutbox if m.to == [buyer.email]]
+    assert len(to_client) == 1 and to_client[0].subject.endswith("Tax return review: cancelled")
+    body = to_client[0].body
+    assert "Reason: The expert's account was disqualified." in body
+    assert "You are not charged for a cancelled consultation." in body
+    assert "free sessions" not in body  # the admin's reason is for the expert, not their clients
