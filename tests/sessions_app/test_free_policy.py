@@ -461,3 +461,23 @@ def test_disqualifying_cancels_a_claimed_paid_consultation_and_tells_its_client_
     assert "Reason: The expert's account was disqualified." in body
     assert "You are not charged for a cancelled consultation." in body
     assert "free sessions" not in body  # the admin's reason is for the expert, not their clients
+
+
+def test_a_consultation_left_open_tells_its_members_the_room_is_closed_instead_of_offering_it(client):
+    sme, case = make_flagged_sme()
+    left = make_ready_consultation(sme=sme, title="Left for admins")
+    review_disqualify(case=case, actor=make_reviewer(), reason="free sessions", cancel_open_consultations=False)
+    room_link = f'href="/rooms/{left.token}/"'
+
+    client.force_login(left.client)
+    page = client.get(left.get_absolute_url())
+    assert "The room is closed: the expert can no longer host consultations." in page_text(page)
+    assert "The room is open" not in page_text(page) and room_link not in page.content.decode()
+    listing = client.get("/dashboard/")
+    assert "Room closed: the expert can no longer host" in page_text(listing)
+    assert room_link not in listing.content.decode()
+
+    client.force_login(sme)
+    page = client.get(left.get_absolute_url())
+    assert "disqualified: free sessions" in page_text(page) and "Its room stays closed" in page_text(page)
+    assert room_link not in page.content.decode() and room_link not in client.get("/dashboard/").content.decode()
