@@ -176,6 +176,18 @@ def test_dashboard_says_where_the_sme_stands_in_plain_words(client, now):
     assert "Close to the limit You can give 2 more free sessions before you go over the limit" in page
 
 
+def test_dashboard_names_the_share_limit_before_it_applies_when_it_binds_first(client, now):
+    sme = make_sme()
+    hold_many(sme, free=4, paid=5, live_at=now - timedelta(days=2))  # one more free: 5 of 10; two more: 6 of 11
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert (
+        "4 of your 9 sessions in the last 30 days were free; the limit is 8, "
+        "and 50% of your sessions once you have held 10."
+    ) in page
+    assert "You can give 1 more free session before you go over the limit" in page
+
+
 def test_dashboard_says_when_the_next_free_session_goes_over(client, now):
     sme = make_sme()
     hold_many(sme, free=8, live_at=now - timedelta(days=2))  # the count limit: 8
@@ -190,7 +202,10 @@ def test_dashboard_without_warning_when_far_from_the_limits(client, now):
     hold_many(sme, free=1, paid=3, live_at=now - timedelta(days=2))
     client.force_login(sme)
     page = page_text(client.get("/dashboard/"))
-    assert "1 of your 4 sessions in the last 30 days was free; the limit is 8." in page
+    assert (
+        "1 of your 4 sessions in the last 30 days was free; the limit is 8, "
+        "and 50% of your sessions once you have held 10."
+    ) in page
     assert "Within the limits You can give 5 more free sessions within the limit." in page
     assert "Close to the limit" not in page
 
