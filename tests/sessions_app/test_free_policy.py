@@ -496,3 +496,13 @@ def test_a_consultation_left_open_tells_its_members_the_room_is_closed_instead_o
     page = client.get(left.get_absolute_url())
     assert "disqualified: free sessions" in page_text(page) and "Its room stays closed" in page_text(page)
     assert room_link not in page.content.decode() and room_link not in client.get("/dashboard/").content.decode()
+
+
+def test_a_reason_the_admin_ended_with_a_full_stop_reads_as_one_sentence(client):
+    sme, case = make_flagged_sme()
+    review_disqualify(
+        case=case, actor=make_reviewer(), reason="Most of your sessions were free. ", cancel_open_consultations=False
+    )
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert "disqualified: Most of your sessions were free. Earned balances are still paid out." in page
