@@ -217,6 +217,17 @@ def test_dashboard_says_the_account_is_under_review(client):
     assert "Under review" in page and "our team is reviewing your account" in page
 
 
+def test_dashboard_after_a_dismissal_says_a_further_free_session_opens_a_new_review(client):
+    sme, case = make_flagged_sme()
+    review_dismiss(case=case, actor=make_reviewer(), note="Charity month.")
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert "Over the limit Our team has reviewed your free sessions; any further free session opens a new review." in (
+        page
+    )
+    assert "Under review" not in page
+
+
 # --- Evaluation: idempotent, on going live, and periodic. ---
 
 
