@@ -23,8 +23,9 @@ def sme_hosting_standing(*, user: User) -> HostingStanding:
     if profile is None:
         return HostingStanding(False, "This SME account has no profile. Contact support.")
     if profile.is_disqualified:
-        reason = profile.disqualification_reason or "too many sessions were given away for free"
+        reason = (profile.disqualification_reason or "too many sessions were given away for free").rstrip()
+        end = "" if reason.endswith((".", "!", "?")) else "."  # the admin may have ended their sentence
         return HostingStanding(
-            False, f"Your SME account was disqualified: {reason}. Earned balances are still paid out."
+            False, f"Your SME account was disqualified: {reason}{end} Earned balances are still paid out."
         )
     return HostingStanding(True, "")

@@ -17,7 +17,15 @@ from django.utils.html import format_html, format_html_join
 
 from .models import Consultation, FreeSessionReviewCase
 from .policy import free_session_figures
-from .policy_services import REVIEW_PERMISSION, ReviewError, review_dismiss, review_disqualify, sme_reinstate
+from .policy_services import (
+    CANCEL_REASON,
+    REVIEW_PERMISSION,
+    ReviewError,
+    review_dismiss,
+    review_disqualify,
+    sme_reinstate,
+)
+from .services import ConsultationError, consultation_cancel
 
 Case = FreeSessionReviewCase
 
@@ -55,7 +63,8 @@ class ConsultationAdmin(admin.ModelAdmin):
     list_select_related = ["sme", "client"]
     search_fields = ["title", "sme__username", "client__username"]
     date_hierarchy = "created_at"
-    actions = None
+    # The one change made here: what a disqualification left "for admins to decide" is cancelled by a reviewer.
+    actions = ["cancel_not_held"]
     # The join token and the room's channel names stay out of sight: they are the room's keys.
     fields = [
         "title",
@@ -86,6 +95,26 @@ class ConsultationAdmin(admin.ModelAdmin):
         # Reviewers follow a case's links to the SME's consultations.
         return super().has_view_permission(request, obj) or _can_review(request)
 
+    def has_review_permission(self, request) -> bool:
+        return _can_review(request)
+
+    @admin.action(
+        description="Cancel the selected consultations not held yet (their members are e-mailed)",
+        permissions=["review"],
+    )
+    def cancel_not_held(self, request: HttpRequest, queryset) -> None:
+        cancelled, refused = 0, []
+        for consultation in queryset.select_related("sme__sme_profile"):
+            profile = getattr(consultation.sme, "sme_profile", None)
+            reason = CANCEL_REASON if profile and profile.is_disqualified else "Cancelled by the InterKanect team."
+            try:
+                cancelled += consultation_cancel(consultation=consultation, actor=request.user, reason=reason)
+            except ConsultationError as exc:
+                refused.append(f"“{consultation.title}”: {exc.message}")
+        self.message_user(request, f"Consultations cancelled: {cancelled}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, "Not cancelled: " + " ".join(refused), messages.WARNING)
+
     def has_add_permission(self, request):
         return False
 
@@ -108,7 +137,8 @@ class DisqualifyForm(forms.Form):
         label="Their consultations not held yet",
         choices=Case.OpenConsultations.choices,
         widget=forms.RadioSelect,
-        help_text="A live consultation always runs to its end. Earned balances are paid out either way.",
+        help_text="A live consultation always runs to its end. Left ones can be cancelled later from the "
+        "consultations list (action). Earned balances are paid out either way.",
     )
 
 

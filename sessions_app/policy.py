@@ -87,6 +87,11 @@ class FreeSessionFigures:
         return self.share_applies and self.share_limit < self.limits.max_count
 
     @property
+    def share_limit_ahead(self) -> bool:
+        """The share limit does not apply yet but will stop the SME before the count limit does: say so."""
+        return not self.share_applies and not self.over and self.free_left < self.limits.max_count - self.free_sessions
+
+    @property
     def free_left(self) -> int:
         """How many more free sessions (with no paid one between) the SME can give before crossing a limit."""
         if self.over:

@@ -75,8 +75,8 @@ def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
     role = consultation.member_role(user)
     if role is not None:
         context.update(role=role, can_cancel=consultation_can_cancel(consultation=consultation, user=user))
-        if role == "sme":
-            context["standing"] = sme_hosting_standing(user=user)
+        # Whether the consultation's expert may host: the SME reads why not, the client that the room is closed.
+        context["standing"] = sme_hosting_standing(user=consultation.sme)
         return render(request, "sessions_app/consultation.html", context)
     if consultation.client_id is not None:
         return render(request, "sessions_app/belongs_to_someone_else.html", context, status=403)

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -175,6 +176,18 @@ def test_dashboard_says_where_the_sme_stands_in_plain_words(client, now):
     assert "Close to the limit You can give 2 more free sessions before you go over the limit" in page
 
 
+def test_dashboard_names_the_share_limit_before_it_applies_when_it_binds_first(client, now):
+    sme = make_sme()
+    hold_many(sme, free=4, paid=5, live_at=now - timedelta(days=2))  # one more free: 5 of 10; two more: 6 of 11
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert (
+        "4 of your 9 sessions in the last 30 days were free; the limit is 8, "
+        "and 50% of your sessions once you have held 10."
+    ) in page
+    assert "You can give 1 more free session before you go over the limit" in page
+
+
 def test_dashboard_says_when_the_next_free_session_goes_over(client, now):
     sme = make_sme()
     hold_many(sme, free=8, live_at=now - timedelta(days=2))  # the count limit: 8
@@ -189,7 +202,10 @@ def test_dashboard_without_warning_when_far_from_the_limits(client, now):
     hold_many(sme, free=1, paid=3, live_at=now - timedelta(days=2))
     client.force_login(sme)
     page = page_text(client.get("/dashboard/"))
-    assert "1 of your 4 sessions in the last 30 days was free; the limit is 8." in page
+    assert (
+        "1 of your 4 sessions in the last 30 days was free; the limit is 8, "
+        "and 50% of your sessions once you have held 10."
+    ) in page
     assert "Within the limits You can give 5 more free sessions within the limit." in page
     assert "Close to the limit" not in page
 
@@ -199,6 +215,17 @@ def test_dashboard_says_the_account_is_under_review(client):
     client.force_login(sme)
     page = page_text(client.get("/dashboard/"))
     assert "Under review" in page and "our team is reviewing your account" in page
+
+
+def test_dashboard_after_a_dismissal_says_a_further_free_session_opens_a_new_review(client):
+    sme, case = make_flagged_sme()
+    review_dismiss(case=case, actor=make_reviewer(), note="Charity month.")
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert "Over the limit Our team has reviewed your free sessions; any further free session opens a new review." in (
+        page
+    )
+    assert "Under review" not in page
 
 
 # --- Evaluation: idempotent, on going live, and periodic. ---
@@ -398,3 +425,95 @@ def test_database_keeps_the_figures_and_a_decision_final():
     case.refresh_from_db()
     case.save()  # saving unchanged values is no change
     assert (case.status, case.decision_text) == (Case.Status.REINSTATED, "free sessions")
+
+
+def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client):
+    from payouts.models import LedgerEntry
+    from payouts.selectors import ledger_balance, sme_payout_receiver
+    from payouts.services import ledger_credit_earning, ledger_debit_payout
+
+    sme, case = make_flagged_sme()
+    earned = hold(sme, free=False, live_at=timezone.now() - timedelta(days=1))
+    consultation_complete(consultation=earned, actor=sme)
+    ledger_credit_earning(consultation=earned)
+    running = hold(sme, free=False, live_at=timezone.now())  # live when the admin decides
+    entries_before = list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents"))
+
+    review_disqualify(
+        case=case, actor=make_reviewer(), reason="most of your sessions were free", cancel_open_consultations=True
+    )
+
+    # Untouched: no entry added, reversed or removed.
+    assert list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents")) == entries_before
+    assert ledger_balance(account=sme).amount_cents == 2500
+    # The session that was live runs to its end and still earns its price.
+    running = Consultation.objects.select_related("sme__sme_profile").get(pk=running.pk)  # as a later request sees it
+    assert running.state == State.LIVE
+    consultation_complete(consultation=running, actor=None)
+    ledger_credit_earning(consultation=running)
+    assert ledger_balance(account=sme).amount_cents == 5000
+
+    # Still payable: they can link PayPal, they are shown the balance, and a payout debits it.
+    client.force_login(sme)
+    linked = client.post(reverse("paypal_email"), {"email": "gina@example.com", "email_again": "gina@example.com"})
+    assert linked.status_code == 302
+    sme.sme_profile.refresh_from_db()
+    assert sme_payout_receiver(profile=sme.sme_profile).receiver == "gina@example.com"
+    dashboard = page_text(client.get("/dashboard/"))
+    assert "Your balance: $50.00" in dashboard and "Earned balances are still paid out." in dashboard
+    ledger_debit_payout(account=sme, amount_cents=5000, currency="USD", payout_item_ref="run-1-item-1")
+    assert ledger_balance(account=sme).amount_cents == 0
+
+
+def test_disqualifying_cancels_a_claimed_paid_consultation_and_tells_its_client_by_email(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    from sessions_app.services import consultation_claim
+
+    sme, case = make_flagged_sme()
+    buyer = make_client(username="buyer")
+    claimed = make_consultation(sme=sme, title="Tax return review", price_cents=4000)
+    consultation_claim(consultation=claimed, client=buyer)  # waiting for payment
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        review_disqualify(case=case, actor=make_reviewer(), reason="free sessions", cancel_open_consultations=True)
+
+    claimed.refresh_from_db()
+    assert claimed.state == State.CANCELLED and claimed.end_reason == "The expert's account was disqualified."
+    to_client = [m for m in mailoutbox if m.to == [buyer.email]]
+    assert len(to_client) == 1 and to_client[0].subject.endswith("Tax return review: cancelled")
+    body = to_client[0].body
+    assert "Reason: The expert's account was disqualified." in body
+    assert "You are not charged for a cancelled consultation." in body
+    assert "free sessions" not in body  # the admin's reason is for the expert, not their clients
+
+
+def test_a_consultation_left_open_tells_its_members_the_room_is_closed_instead_of_offering_it(client):
+    sme, case = make_flagged_sme()
+    left = make_ready_consultation(sme=sme, title="Left for admins")
+    review_disqualify(case=case, actor=make_reviewer(), reason="free sessions", cancel_open_consultations=False)
+    room_link = f'href="/rooms/{left.token}/"'
+
+    client.force_login(left.client)
+    page = client.get(left.get_absolute_url())
+    assert "The room is closed: the expert can no longer host consultations." in page_text(page)
+    assert "The room is open" not in page_text(page) and room_link not in page.content.decode()
+    listing = client.get("/dashboard/")
+    assert "Room closed: the expert can no longer host" in page_text(listing)
+    assert room_link not in listing.content.decode()
+
+    client.force_login(sme)
+    page = client.get(left.get_absolute_url())
+    assert "disqualified: free sessions" in page_text(page) and "Its room stays closed" in page_text(page)
+    assert room_link not in page.content.decode() and room_link not in client.get("/dashboard/").content.decode()
+
+
+def test_a_reason_the_admin_ended_with_a_full_stop_reads_as_one_sentence(client):
+    sme, case = make_flagged_sme()
+    review_disqualify(
+        case=case, actor=make_reviewer(), reason="Most of your sessions were free. ", cancel_open_consultations=False
+    )
+    client.force_login(sme)
+    page = page_text(client.get("/dashboard/"))
+    assert "disqualified: Most of your sessions were free. Earned balances are still paid out." in page

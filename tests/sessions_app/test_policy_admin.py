@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import AuditEvent, SMEProfile
@@ -185,3 +186,49 @@ def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, flagged):
     response = client.post(case_url(case, "disqualify"), {"reason": "x", "open_consultations": "cancel"})
     assert response.status_code == 302 and "/admin/login/" in response.url
     assert Case.objects.get(pk=case.pk).status == Case.Status.OPEN
+
+
+def test_a_reviewer_cancels_consultations_left_for_admins_from_the_consultations_list(
+    client, reviewer, flagged, mailoutbox, django_capture_on_commit_callbacks
+):
+    from sessions_app.services import consultation_go_live
+
+    sme, case = flagged
+    left = make_ready_consultation(sme=sme, title="Left for admins")
+    live = make_ready_consultation(sme=sme, title="Running now")
+    consultation_go_live(consultation=live)
+    review_disqualify(case=case, actor=reviewer, reason="free sessions", cancel_open_consultations=False)
+    mailoutbox.clear()
+
+    listing = client.get(f"/admin/sessions_app/consultation/?sme__id__exact={sme.pk}")
+    assert "Cancel the selected consultations not held yet" in text(listing)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/sessions_app/consultation/",
+            {"action": "cancel_not_held", "_selected_action": [left.pk, live.pk]},
+            follow=True,
+        )
+
+    page = text(response)
+    assert "Consultations cancelled: 1." in page and "“Running now”: It was already live" in page
+    left.refresh_from_db()
+    assert (left.state, left.ended_by, left.end_reason) == (
+        State.CANCELLED,
+        reviewer,
+        "The expert's account was disqualified.",
+    )
+    assert Consultation.objects.get(pk=live.pk).state == State.LIVE
+    assert [left.client.email] in [m.to for m in mailoutbox]
+    assert AuditEvent.objects.filter(event="consultation.cancelled", actor=reviewer).count() == 1
+
+
+def test_staff_without_the_review_permission_cannot_cancel_consultations(client, flagged):
+    sme, case = flagged
+    left = make_ready_consultation(sme=sme)
+    staff = make_reviewer(username="plain-staff", permission=False)
+    staff.user_permissions.add(Permission.objects.get(codename="view_consultation"))
+    client.force_login(staff)
+    listing = client.get("/admin/sessions_app/consultation/")
+    assert listing.status_code == 200 and "cancel_not_held" not in listing.content.decode()
+    client.post("/admin/sessions_app/consultation/", {"action": "cancel_not_held", "_selected_action": [left.pk]})
+    assert Consultation.objects.get(pk=left.pk).state == State.READY
