@@ -28,6 +28,7 @@ State = Consultation.State
 MAX_MINUTES = 8 * 60
 MAX_PRICE_CENTS = 100_000_00  # 100,000.00: a typo guard, not a business rule
 MAX_EXTENSION_MINUTES = 240
+MAX_SCHEDULE_DAYS = 366  # a typo guard (a year typed as 2062), and it keeps every derived time in range
 
 
 class ConsultationError(Exception):
@@ -68,6 +69,20 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+START_PASSED = "That time has passed. Choose a start in the future, or leave it empty."
+START_TOO_FAR = "Choose a start within the next year, or leave it empty and agree on a time later."
+
+
+def scheduled_start_problem(start: datetime) -> str:
+    """Why this start cannot be booked ("" if it can); the create form shows it beside the other fields' errors."""
+    now = timezone.now()
+    if start <= now:
+        return START_PASSED
+    if start > now + timedelta(days=MAX_SCHEDULE_DAYS):
+        return START_TOO_FAR
+    return ""
+
+
 @transaction.atomic
 def consultation_create(
     *,
@@ -100,8 +115,9 @@ def consultation_create(
     if scheduled_start is not None:
         if timezone.is_naive(scheduled_start):
             raise ValueError("scheduled_start must be an aware datetime")
-        if scheduled_start <= timezone.now():
-            errors["scheduled_start"] = "That time has passed. Choose a start in the future, or leave it empty."
+        problem = scheduled_start_problem(scheduled_start)
+        if problem:
+            errors["scheduled_start"] = problem
     if scheduled_tz:
         try:
             ZoneInfo(scheduled_tz)

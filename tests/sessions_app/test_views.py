@@ -109,6 +109,34 @@ def test_a_start_in_the_past_is_refused(client):
     assert "That time has passed" in " ".join(response.context["form"].errors["scheduled_start"])
 
 
+@pytest.mark.parametrize(
+    ("typed", "zone", "message"),
+    [
+        ("9999-12-31T23:59", "America/New_York", "within the next year"),  # past the largest datetime in UTC
+        ("0001-01-01T00:30", "Asia/Tokyo", "That time has passed"),  # before the smallest one
+        ("9999-12-31T23:59", "UTC", "within the next year"),  # its end would be past the largest one
+        ("2062-05-01T10:00", "Europe/Paris", "within the next year"),  # a typo for 2026
+    ],
+)
+def test_a_start_years_away_is_refused_next_to_the_field(client, typed, zone, message):
+    sme = make_sme()
+    client.force_login(sme)
+    response = client.post(reverse("consultation_new"), create_form(scheduled_start=typed, tz=zone))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["scheduled_start"])
+    assert not Consultation.objects.filter(sme=sme).exists()
+
+
+def test_a_past_start_is_reported_together_with_the_other_fields_errors(client):
+    client.force_login(make_sme())
+    response = client.post(
+        reverse("consultation_new"), create_form(title="", scheduled_start="2020-01-01T10:00", tz="UTC")
+    )
+    errors = response.context["form"].errors
+    assert "title" in errors
+    assert "That time has passed" in " ".join(errors["scheduled_start"])
+
+
 def test_double_submit_of_the_create_form_creates_one_consultation(client):
     sme = make_sme()
     client.force_login(sme)
