@@ -6,6 +6,7 @@ so a double click or a second tab cannot apply it twice; each writes an audit ro
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -108,6 +109,9 @@ def consultation_create(
         errors["title"] = "Give the consultation a title, for example: Tax return review."
     elif len(title) > Consultation._meta.get_field("title").max_length:
         errors["title"] = "Keep the title under 120 characters."
+    elif any(unicodedata.category(char) == "Cc" for char in title):
+        # A line break would make every e-mail subject invalid (no e-mail at all) and break the .ics lines.
+        errors["title"] = "Write the title on one line, without tabs or line breaks."
     if not _is_int(agreed_minutes) or not 1 <= agreed_minutes <= MAX_MINUTES:
         errors["agreed_minutes"] = f"The duration is between 1 and {MAX_MINUTES} minutes."
     if not _is_int(price_cents) or not 0 <= price_cents <= MAX_PRICE_CENTS:

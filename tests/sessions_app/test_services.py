@@ -45,6 +45,8 @@ def recipients() -> list[str]:
     [
         ({"title": "   "}, "title"),
         ({"title": "x" * 121}, "title"),
+        ({"title": "Tax\nreview"}, "title"),  # a forged POST: e-mail subjects refuse line breaks
+        ({"title": "Tax\rreview"}, "title"),
         ({"minutes": 0}, "agreed_minutes"),
         ({"minutes": 8 * 60 + 1}, "agreed_minutes"),
         ({"price_cents": -1}, "price_cents"),
