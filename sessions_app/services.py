@@ -244,8 +244,11 @@ def consultation_go_live(*, consultation: Consultation) -> bool:
 
 
 @transaction.atomic
-def consultation_complete(*, consultation: Consultation, actor: User | None) -> bool:
-    """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None)."""
+def consultation_complete(*, consultation: Consultation, actor: User | None, only_if_room_empty: bool = False) -> bool:
+    """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None).
+
+    only_if_room_empty: checked in the same UPDATE, so someone who rejoined after the caller looked is not cut off.
+    """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
     return _transition(
@@ -255,6 +258,7 @@ def consultation_complete(*, consultation: Consultation, actor: User | None) -> 
         event="consultation.completed",
         actor=actor,
         extra={"ended_at": timezone.now(), "ended_by": actor},
+        also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
     )
 
 
@@ -421,7 +425,7 @@ def consultations_complete_due(*, now: datetime | None = None) -> int:
         agreed_end = consultation.live_at + timedelta(minutes=consultation.total_minutes)
         left_at = consultation.last_left_at or agreed_end
         if now >= max(agreed_end, left_at) + grace:
-            count += consultation_complete(consultation=consultation, actor=None)
+            count += consultation_complete(consultation=consultation, actor=None, only_if_room_empty=True)
     return count
 
 

@@ -279,6 +279,17 @@ def test_a_live_consultation_completes_by_itself_only_once_the_room_is_empty_aft
     assert stored.state == State.COMPLETED and stored.ended_by is None
 
 
+def test_a_member_who_rejoined_after_housekeeping_looked_is_not_cut_off(settings):
+    settings.CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = 30
+    consultation = make_ready_consultation(minutes=30)
+    consultation_go_live(consultation=consultation)
+    Consultation.objects.filter(pk=consultation.pk).update(live_at=timezone.now() - timedelta(hours=2))
+    seen_empty = Consultation.objects.get(pk=consultation.pk)  # what the housekeeping read: an empty room
+    room_member_connect(consultation=consultation, user=consultation.client, channel_name="client-back")
+    assert consultation_complete(consultation=seen_empty, actor=None, only_if_room_empty=True) is False
+    assert Consultation.objects.get(pk=consultation.pk).state == State.LIVE
+
+
 def test_about_to_start_email_goes_to_both_once(settings, django_capture_on_commit_callbacks):
     settings.CONSULTATION_REMINDER_MINUTES = 15
     due = make_ready_consultation(scheduled_start=soon(30), title="Due soon")
