@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
@@ -87,11 +87,14 @@ def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def consultation_claim(request: HttpRequest, token: str) -> HttpResponse:
     consultation = consultation_by_token(token=token)
     if consultation is None:
         return _not_found(request)
+    if request.method == "GET":
+        # Logging in after a POST from a logged-out tab comes back here with a GET: show the claim button again.
+        return redirect(consultation)
     try:
         services.consultation_claim(consultation=consultation, client=request.user)
     except services.ConsultationError as exc:

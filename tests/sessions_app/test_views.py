@@ -208,13 +208,29 @@ def test_opening_the_link_does_not_claim_it_only_the_button_does(client):
     page = client.get(join(consultation))
     assert b"Claim this consultation" in page.content
     assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
-    assert client.get(reverse("consultation_claim", args=[consultation.token])).status_code == 405
+    opened = client.get(reverse("consultation_claim", args=[consultation.token]))
+    assert opened.status_code == 302 and opened["Location"] == join(consultation)
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
     response = client.post(reverse("consultation_claim", args=[consultation.token]))
     assert response.status_code == 302 and response["Location"] == join(consultation)
     stored = Consultation.objects.get(pk=consultation.pk)
     assert stored.client == visitor and stored.state == State.READY
     page = client.get(join(consultation))
     assert reverse("room", args=[consultation.token]).encode() in page.content
+
+
+def test_claiming_after_being_logged_out_in_another_tab_leads_back_to_the_claim_button(client):
+    consultation = make_consultation()
+    visitor = make_client()
+    # The join page was open in one tab; the visitor logged out in another, then pressed "Claim".
+    response = client.post(reverse("consultation_claim", args=[consultation.token]))
+    login_url = response["Location"]
+    assert login_url.startswith(reverse("account_login"))
+    back = parse_qs(urlsplit(login_url).query)["next"][0]
+    client.force_login(visitor)
+    response = client.get(back, follow=True)  # where logging in sends them back to
+    assert response.status_code == 200 and b"Claim this consultation" in response.content
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
 
 
 def test_double_submitted_claim_is_harmless(client):
