@@ -6,6 +6,7 @@ so a double click or a second tab cannot apply it twice; each writes an audit ro
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -446,7 +447,9 @@ def consultations_remind_due(*, now: datetime | None = None) -> int:
             if Consultation.objects.filter(pk=consultation.pk, reminder_sent_at__isnull=True).update(
                 reminder_sent_at=now
             ):
-                consultation_notify_on_commit(consultation=consultation, kind="starting")
+                # Claimed a few minutes before its start, or a late run: say how soon it really starts.
+                minutes_left = math.ceil((consultation.scheduled_start - now).total_seconds() / 60)
+                consultation_notify_on_commit(consultation=consultation, kind="starting", minutes_left=minutes_left)
                 count += 1
     return count
 

@@ -301,7 +301,9 @@ def test_about_to_start_email_goes_to_both_once(settings, django_capture_on_comm
         assert consultations_remind_due(now=in_20_minutes) == 1
         assert consultations_remind_due(now=in_20_minutes + timedelta(minutes=5)) == 0
     assert recipients() == sorted([due.sme.email, due.client.email])
-    assert all(m.subject == "[InterKanect] Due soon: starts in 15 minutes" for m in mail.outbox)
+    # The run 20 minutes from now is 10 minutes before its start: the e-mail says 10, not the 15 of the setting.
+    assert all(m.subject == "[InterKanect] Due soon: starts in 10 minutes" for m in mail.outbox)
+    assert all("starts in 10 minutes." in m.body for m in mail.outbox)
     assert Consultation.objects.get(pk=due.pk).reminder_sent_at == in_20_minutes
     assert Consultation.objects.get(pk=not_yet.pk).reminder_sent_at is None
     assert Consultation.objects.get(pk=unclaimed.pk).reminder_sent_at is None
