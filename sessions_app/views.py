@@ -132,6 +132,10 @@ def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
             else "The consultation was already cancelled.",
         )
         return redirect("dashboard")
+    if consultation.is_closed:
+        # A "Cancel…" link from another tab or an old page, after it was cancelled (or ended) already.
+        messages.info(request, f"This consultation is already {consultation.get_state_display().lower()}.")
+        return redirect(consultation)
     if not consultation_can_cancel(consultation=consultation, user=request.user):
         messages.error(
             request,

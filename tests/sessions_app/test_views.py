@@ -326,6 +326,15 @@ def test_client_cannot_cancel_a_ready_one_and_is_told_why(client):
     assert Consultation.objects.get(pk=consultation.pk).state == State.READY
 
 
+def test_the_cancel_page_of_a_consultation_cancelled_in_another_tab_says_it_is_already_cancelled(client):
+    consultation = make_consultation()
+    client.force_login(consultation.sme)
+    client.post(reverse("consultation_cancel", args=[consultation.token]))
+    response = client.get(reverse("consultation_cancel", args=[consultation.token]), follow=True)
+    assert b"This consultation is already cancelled." in response.content
+    assert b"You can no longer cancel" not in response.content
+
+
 def test_strangers_get_a_404_from_cancel_and_calendar(client):
     consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
     client.force_login(make_client())
