@@ -30,7 +30,7 @@ State = Consultation.State
 MAX_MINUTES = 8 * 60
 MAX_PRICE_CENTS = 100_000_00  # 100,000.00: a typo guard, not a business rule
 MAX_EXTENSION_MINUTES = 240
-MAX_SCHEDULE_DAYS = 366  # a typo guard (a year typed as 2062), and it keeps every derived time in range
+MAX_SCHEDULE_DAYS = 2 * 366  # a typo guard (a year typed as 2062), and it keeps every derived time in range
 
 
 class ConsultationError(Exception):
@@ -72,7 +72,7 @@ def _is_int(value) -> bool:
 
 
 START_PASSED = "That time has passed. Choose a start in the future, or leave it empty."
-START_TOO_FAR = "Choose a start within the next year, or leave it empty and agree on a time later."
+START_TOO_FAR = "Choose a start within the next two years, or leave it empty and agree on a time later."
 
 
 def scheduled_start_problem(start: datetime) -> str:
