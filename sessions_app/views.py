@@ -151,6 +151,10 @@ def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
     consultation = consultation_by_token(token=token)
     if consultation is None or consultation.member_role(request.user) is None or consultation.scheduled_start is None:
         return _not_found(request)
-    response = HttpResponse(consultation_ics(consultation), content_type="text/calendar; charset=utf-8")
+    # Downloaded again after a cancellation (an old page, the other tab), it removes the entry instead.
+    cancelled = consultation.state == Consultation.State.CANCELLED
+    response = HttpResponse(
+        consultation_ics(consultation, cancelled=cancelled), content_type="text/calendar; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
     return response

@@ -359,6 +359,14 @@ def test_members_download_an_ics_at_the_agreed_time(client):
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
 
 
+def test_the_ics_of_a_cancelled_consultation_removes_it_from_the_calendar(client):
+    consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
+    client.force_login(consultation.sme)
+    client.post(reverse("consultation_cancel", args=[consultation.token]))
+    body = client.get(reverse("consultation_calendar", args=[consultation.token])).content.decode()
+    assert "STATUS:CANCELLED\r\n" in body and "STATUS:CONFIRMED" not in body
+
+
 def test_no_calendar_without_a_scheduled_start(client):
     consultation = make_ready_consultation()
     client.force_login(consultation.sme)
