@@ -176,6 +176,17 @@ def test_a_forged_token_gets_a_404_that_says_what_to_do(client):
     assert b"copy the whole link" in response.content and b"ask the expert to send it again" in response.content
 
 
+@pytest.mark.parametrize("forged", ["ab%00cd", "a%20b", "%C3%A9t%C3%A9", "x" * 65])
+def test_a_token_with_characters_no_link_has_gets_the_same_404(client, forged):
+    # A NUL byte was a server error on PostgreSQL ("text fields cannot contain NUL").
+    client.force_login(make_client())
+    for path in (f"/c/{forged}/", f"/c/{forged}/consultation.ics", f"/rooms/{forged}/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+    response = client.post(f"/c/{forged}/claim/")
+    assert response.status_code == 404 and b"copy the whole link" in response.content
+
+
 def test_anonymous_visitor_is_offered_client_sign_up_and_log_in_that_come_back(client):
     consultation = make_consultation(title="Garden planning")
     response = client.get(join(consultation))
