@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 
-from .services import MAX_MINUTES
+from .services import MAX_MINUTES, START_PASSED, START_TOO_FAR, scheduled_start_problem
 
 PRICE_PLAIN = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 PRICE_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d{1,2})?$")
@@ -102,13 +102,23 @@ class ConsultationCreateForm(forms.Form):
             return None
         zone = ZoneInfo(zone_name)
         aware = naive.replace(tzinfo=zone)
+        try:
+            round_trip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 in a zone off UTC: outside what a datetime holds
+            self.add_error("scheduled_start", START_PASSED if naive.year == 1 else START_TOO_FAR)
+            return None
         # A wall-clock time skipped when the clocks go forward does not survive the round trip.
-        if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        if round_trip != naive:
             self.add_error(
                 "scheduled_start",
                 f"{naive:%H:%M} does not exist on {naive:%d %B %Y} in {zone_name} (the clocks change). "
                 "Choose another time.",
             )
+            return None
+        # Checked here too (the service stays the rule), so it shows together with the other fields' errors.
+        problem = scheduled_start_problem(aware)
+        if problem:
+            self.add_error("scheduled_start", problem)
             return None
         return aware
 

@@ -26,11 +26,14 @@ SUBJECTS = {
 WITH_CALENDAR = {"claimed", "ready", "cancelled"}
 
 
-def consultation_notify_on_commit(*, consultation: Consultation, kind: str) -> None:
-    """Send the e-mails once the transaction that changed the consultation has committed (never for a rollback)."""
+def consultation_notify_on_commit(*, consultation: Consultation, kind: str, minutes_left: int | None = None) -> None:
+    """Send the e-mails once the transaction that changed the consultation has committed (never for a rollback).
+
+    minutes_left: for "starting", how soon it starts (the reminder may go out later than the lead time).
+    """
     if kind not in SUBJECTS:
         raise ValueError(f"Unknown consultation e-mail: {kind}")
-    transaction.on_commit(partial(_send, consultation.pk, kind))
+    transaction.on_commit(partial(_send, consultation.pk, kind, minutes_left))
 
 
 def _when(consultation: Consultation) -> dict[str, str]:
@@ -45,7 +48,7 @@ def _when(consultation: Consultation) -> dict[str, str]:
     return when
 
 
-def _send(consultation_id: int, kind: str) -> None:
+def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> None:
     consultation = Consultation.objects.select_related("sme__sme_profile", "client").get(pk=consultation_id)
     profile = getattr(consultation.sme, "sme_profile", None)
     sme_name = profile.display_name if profile else consultation.sme.username
@@ -58,10 +61,10 @@ def _send(consultation_id: int, kind: str) -> None:
         "room_url": settings.SITE_URL + reverse("room", args=[consultation.token]),
         "dashboard_url": settings.SITE_URL + reverse("dashboard"),
         "when": _when(consultation),
-        "reminder_minutes": settings.CONSULTATION_REMINDER_MINUTES,
+        "reminder_minutes": minutes_left or settings.CONSULTATION_REMINDER_MINUTES,
     }
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(
-        title=consultation.title, minutes=settings.CONSULTATION_REMINDER_MINUTES
+        title=consultation.title, minutes=context["reminder_minutes"]
     )
     attachment = None
     if kind in WITH_CALENDAR and consultation.scheduled_start is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.db.models import F, Prefetch
@@ -23,8 +24,13 @@ class RoomAdmission:
     consultation: Consultation | None = None
 
 
+# Join tokens are URL-safe base64 (models.new_join_token). Anything else is a forged or mangled link: it
+# matches nothing, and never reaches the database (PostgreSQL refuses a NUL byte with an error, not a miss).
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def consultation_by_token(*, token: str) -> Consultation | None:
-    if not token or len(token) > 64:
+    if not token or not TOKEN_SHAPE.fullmatch(token):
         return None
     return Consultation.objects.select_related("sme__sme_profile", "client").filter(token=token).first()
 

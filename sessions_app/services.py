@@ -6,6 +6,8 @@ so a double click or a second tab cannot apply it twice; each writes an audit ro
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +30,7 @@ State = Consultation.State
 MAX_MINUTES = 8 * 60
 MAX_PRICE_CENTS = 100_000_00  # 100,000.00: a typo guard, not a business rule
 MAX_EXTENSION_MINUTES = 240
+MAX_SCHEDULE_DAYS = 2 * 366  # a typo guard (a year typed as 2062), and it keeps every derived time in range
 
 
 class ConsultationError(Exception):
@@ -68,6 +71,20 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+START_PASSED = "That time has passed. Choose a start in the future, or leave it empty."
+START_TOO_FAR = "Choose a start within the next two years, or leave it empty and agree on a time later."
+
+
+def scheduled_start_problem(start: datetime) -> str:
+    """Why this start cannot be booked ("" if it can); the create form shows it beside the other fields' errors."""
+    now = timezone.now()
+    if start <= now:
+        return START_PASSED
+    if start > now + timedelta(days=MAX_SCHEDULE_DAYS):
+        return START_TOO_FAR
+    return ""
+
+
 @transaction.atomic
 def consultation_create(
     *,
@@ -93,6 +110,9 @@ def consultation_create(
         errors["title"] = "Give the consultation a title, for example: Tax return review."
     elif len(title) > Consultation._meta.get_field("title").max_length:
         errors["title"] = "Keep the title under 120 characters."
+    elif any(unicodedata.category(char) == "Cc" for char in title):
+        # A line break would make every e-mail subject invalid (no e-mail at all) and break the .ics lines.
+        errors["title"] = "Write the title on one line, without tabs or line breaks."
     if not _is_int(agreed_minutes) or not 1 <= agreed_minutes <= MAX_MINUTES:
         errors["agreed_minutes"] = f"The duration is between 1 and {MAX_MINUTES} minutes."
     if not _is_int(price_cents) or not 0 <= price_cents <= MAX_PRICE_CENTS:
@@ -100,8 +120,9 @@ def consultation_create(
     if scheduled_start is not None:
         if timezone.is_naive(scheduled_start):
             raise ValueError("scheduled_start must be an aware datetime")
-        if scheduled_start <= timezone.now():
-            errors["scheduled_start"] = "That time has passed. Choose a start in the future, or leave it empty."
+        problem = scheduled_start_problem(scheduled_start)
+        if problem:
+            errors["scheduled_start"] = problem
     if scheduled_tz:
         try:
             ZoneInfo(scheduled_tz)
@@ -224,8 +245,11 @@ def consultation_go_live(*, consultation: Consultation) -> bool:
 
 
 @transaction.atomic
-def consultation_complete(*, consultation: Consultation, actor: User | None) -> bool:
-    """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None)."""
+def consultation_complete(*, consultation: Consultation, actor: User | None, only_if_room_empty: bool = False) -> bool:
+    """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None).
+
+    only_if_room_empty: checked in the same UPDATE, so someone who rejoined after the caller looked is not cut off.
+    """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
     return _transition(
@@ -235,6 +259,7 @@ def consultation_complete(*, consultation: Consultation, actor: User | None) -> 
         event="consultation.completed",
         actor=actor,
         extra={"ended_at": timezone.now(), "ended_by": actor},
+        also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
     )
 
 
@@ -401,7 +426,7 @@ def consultations_complete_due(*, now: datetime | None = None) -> int:
         agreed_end = consultation.live_at + timedelta(minutes=consultation.total_minutes)
         left_at = consultation.last_left_at or agreed_end
         if now >= max(agreed_end, left_at) + grace:
-            count += consultation_complete(consultation=consultation, actor=None)
+            count += consultation_complete(consultation=consultation, actor=None, only_if_room_empty=True)
     return count
 
 
@@ -422,7 +447,9 @@ def consultations_remind_due(*, now: datetime | None = None) -> int:
             if Consultation.objects.filter(pk=consultation.pk, reminder_sent_at__isnull=True).update(
                 reminder_sent_at=now
             ):
-                consultation_notify_on_commit(consultation=consultation, kind="starting")
+                # Claimed a few minutes before its start, or a late run: say how soon it really starts.
+                minutes_left = math.ceil((consultation.scheduled_start - now).total_seconds() / 60)
+                consultation_notify_on_commit(consultation=consultation, kind="starting", minutes_left=minutes_left)
                 count += 1
     return count
 

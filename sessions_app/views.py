@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
@@ -87,11 +87,14 @@ def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def consultation_claim(request: HttpRequest, token: str) -> HttpResponse:
     consultation = consultation_by_token(token=token)
     if consultation is None:
         return _not_found(request)
+    if request.method == "GET":
+        # Logging in after a POST from a logged-out tab comes back here with a GET: show the claim button again.
+        return redirect(consultation)
     try:
         services.consultation_claim(consultation=consultation, client=request.user)
     except services.ConsultationError as exc:
@@ -129,6 +132,10 @@ def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
             else "The consultation was already cancelled.",
         )
         return redirect("dashboard")
+    if consultation.is_closed:
+        # A "Cancel…" link from another tab or an old page, after it was cancelled (or ended) already.
+        messages.info(request, f"This consultation is already {consultation.get_state_display().lower()}.")
+        return redirect(consultation)
     if not consultation_can_cancel(consultation=consultation, user=request.user):
         messages.error(
             request,
@@ -144,6 +151,10 @@ def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
     consultation = consultation_by_token(token=token)
     if consultation is None or consultation.member_role(request.user) is None or consultation.scheduled_start is None:
         return _not_found(request)
-    response = HttpResponse(consultation_ics(consultation), content_type="text/calendar; charset=utf-8")
+    # Downloaded again after a cancellation (an old page, the other tab), it removes the entry instead.
+    cancelled = consultation.state == Consultation.State.CANCELLED
+    response = HttpResponse(
+        consultation_ics(consultation, cancelled=cancelled), content_type="text/calendar; charset=utf-8"
+    )
     response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
     return response

@@ -132,6 +132,8 @@ def live_app(django_db_setup, django_db_blocker, tmp_path_factory, paypal_emulat
         # The session's PayPal emulator, not whatever may listen on the development port.
         "PAYPAL_API_BASE_URL": paypal_emulator_server.url,
         "PAYPAL_WEB_BASE_URL": paypal_emulator_server.url,
+        # Links in e-mails sent without a request (consultations) must lead to this server, not the dev port.
+        "SITE_URL": f"http://127.0.0.1:{port}",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = log_path.open("w")

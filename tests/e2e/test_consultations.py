@@ -107,3 +107,17 @@ def test_a_mistyped_link_shows_what_to_do(live_app, new_page):
     response = page.goto("/c/this-is-not-a-link/")
     assert response.status == 404
     expect(page.locator("#link-not-found")).to_contain_text("copy the whole link")
+
+
+def test_the_links_in_the_room_is_open_emails_lead_both_people_to_the_room(live_app, new_page):
+    sme = make_sme(username="eve-sme", display_name="Eve Expert")
+    client = make_client(username="finn")
+    consultation = make_consultation(sme=sme, title="Pricing review")
+    page = new_page(user=client)
+    page.goto(consultation.get_absolute_url())
+    page.get_by_role("button", name="Claim this consultation").click()
+    expect(page.get_by_text("It's yours. The room is open")).to_be_visible()
+    for user in (client, sme):
+        visitor = new_page(user=user)
+        visitor.goto(live_app.link_in_last_mail(user.email, "/rooms/"))
+        expect(visitor.get_by_role("heading", level=1)).to_have_text("Pricing review")

@@ -45,12 +45,15 @@ def recipients() -> list[str]:
     [
         ({"title": "   "}, "title"),
         ({"title": "x" * 121}, "title"),
+        ({"title": "Tax\nreview"}, "title"),  # a forged POST: e-mail subjects refuse line breaks
+        ({"title": "Tax\rreview"}, "title"),
         ({"minutes": 0}, "agreed_minutes"),
         ({"minutes": 8 * 60 + 1}, "agreed_minutes"),
         ({"price_cents": -1}, "price_cents"),
         ({"price_cents": 45.5}, "price_cents"),  # float money is refused, never rounded
         ({"price_cents": 100_000_01}, "price_cents"),
         ({"scheduled_start": timezone.now() - timedelta(minutes=1)}, "scheduled_start"),
+        ({"scheduled_start": timezone.now() + timedelta(days=800)}, "scheduled_start"),  # a mistyped year
         ({"scheduled_start": timezone.now() + timedelta(days=1), "scheduled_tz": "Mars/Olympus"}, "scheduled_start"),
     ],
 )
@@ -276,6 +279,17 @@ def test_a_live_consultation_completes_by_itself_only_once_the_room_is_empty_aft
     assert stored.state == State.COMPLETED and stored.ended_by is None
 
 
+def test_a_member_who_rejoined_after_housekeeping_looked_is_not_cut_off(settings):
+    settings.CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = 30
+    consultation = make_ready_consultation(minutes=30)
+    consultation_go_live(consultation=consultation)
+    Consultation.objects.filter(pk=consultation.pk).update(live_at=timezone.now() - timedelta(hours=2))
+    seen_empty = Consultation.objects.get(pk=consultation.pk)  # what the housekeeping read: an empty room
+    room_member_connect(consultation=consultation, user=consultation.client, channel_name="client-back")
+    assert consultation_complete(consultation=seen_empty, actor=None, only_if_room_empty=True) is False
+    assert Consultation.objects.get(pk=consultation.pk).state == State.LIVE
+
+
 def test_about_to_start_email_goes_to_both_once(settings, django_capture_on_commit_callbacks):
     settings.CONSULTATION_REMINDER_MINUTES = 15
     due = make_ready_consultation(scheduled_start=soon(30), title="Due soon")
@@ -287,7 +301,9 @@ def test_about_to_start_email_goes_to_both_once(settings, django_capture_on_comm
         assert consultations_remind_due(now=in_20_minutes) == 1
         assert consultations_remind_due(now=in_20_minutes + timedelta(minutes=5)) == 0
     assert recipients() == sorted([due.sme.email, due.client.email])
-    assert all(m.subject == "[InterKanect] Due soon: starts in 15 minutes" for m in mail.outbox)
+    # The run 20 minutes from now is 10 minutes before its start: the e-mail says 10, not the 15 of the setting.
+    assert all(m.subject == "[InterKanect] Due soon: starts in 10 minutes" for m in mail.outbox)
+    assert all("starts in 10 minutes." in m.body for m in mail.outbox)
     assert Consultation.objects.get(pk=due.pk).reminder_sent_at == in_20_minutes
     assert Consultation.objects.get(pk=not_yet.pk).reminder_sent_at is None
     assert Consultation.objects.get(pk=unclaimed.pk).reminder_sent_at is None

@@ -109,6 +109,34 @@ def test_a_start_in_the_past_is_refused(client):
     assert "That time has passed" in " ".join(response.context["form"].errors["scheduled_start"])
 
 
+@pytest.mark.parametrize(
+    ("typed", "zone", "message"),
+    [
+        ("9999-12-31T23:59", "America/New_York", "within the next two years"),  # past the largest datetime in UTC
+        ("0001-01-01T00:30", "Asia/Tokyo", "That time has passed"),  # before the smallest one
+        ("9999-12-31T23:59", "UTC", "within the next two years"),  # its end would be past the largest one
+        ("2062-05-01T10:00", "Europe/Paris", "within the next two years"),  # a typo for 2026
+    ],
+)
+def test_a_start_years_away_is_refused_next_to_the_field(client, typed, zone, message):
+    sme = make_sme()
+    client.force_login(sme)
+    response = client.post(reverse("consultation_new"), create_form(scheduled_start=typed, tz=zone))
+    assert response.status_code == 200
+    assert message in " ".join(response.context["form"].errors["scheduled_start"])
+    assert not Consultation.objects.filter(sme=sme).exists()
+
+
+def test_a_past_start_is_reported_together_with_the_other_fields_errors(client):
+    client.force_login(make_sme())
+    response = client.post(
+        reverse("consultation_new"), create_form(title="", scheduled_start="2020-01-01T10:00", tz="UTC")
+    )
+    errors = response.context["form"].errors
+    assert "title" in errors
+    assert "That time has passed" in " ".join(errors["scheduled_start"])
+
+
 def test_double_submit_of_the_create_form_creates_one_consultation(client):
     sme = make_sme()
     client.force_login(sme)
@@ -148,6 +176,17 @@ def test_a_forged_token_gets_a_404_that_says_what_to_do(client):
     assert b"copy the whole link" in response.content and b"ask the expert to send it again" in response.content
 
 
+@pytest.mark.parametrize("forged", ["ab%00cd", "a%20b", "%C3%A9t%C3%A9", "x" * 65])
+def test_a_token_with_characters_no_link_has_gets_the_same_404(client, forged):
+    # A NUL byte was a server error on PostgreSQL ("text fields cannot contain NUL").
+    client.force_login(make_client())
+    for path in (f"/c/{forged}/", f"/c/{forged}/consultation.ics", f"/rooms/{forged}/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+    response = client.post(f"/c/{forged}/claim/")
+    assert response.status_code == 404 and b"copy the whole link" in response.content
+
+
 def test_anonymous_visitor_is_offered_client_sign_up_and_log_in_that_come_back(client):
     consultation = make_consultation(title="Garden planning")
     response = client.get(join(consultation))
@@ -180,13 +219,29 @@ def test_opening_the_link_does_not_claim_it_only_the_button_does(client):
     page = client.get(join(consultation))
     assert b"Claim this consultation" in page.content
     assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
-    assert client.get(reverse("consultation_claim", args=[consultation.token])).status_code == 405
+    opened = client.get(reverse("consultation_claim", args=[consultation.token]))
+    assert opened.status_code == 302 and opened["Location"] == join(consultation)
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
     response = client.post(reverse("consultation_claim", args=[consultation.token]))
     assert response.status_code == 302 and response["Location"] == join(consultation)
     stored = Consultation.objects.get(pk=consultation.pk)
     assert stored.client == visitor and stored.state == State.READY
     page = client.get(join(consultation))
     assert reverse("room", args=[consultation.token]).encode() in page.content
+
+
+def test_claiming_after_being_logged_out_in_another_tab_leads_back_to_the_claim_button(client):
+    consultation = make_consultation()
+    visitor = make_client()
+    # The join page was open in one tab; the visitor logged out in another, then pressed "Claim".
+    response = client.post(reverse("consultation_claim", args=[consultation.token]))
+    login_url = response["Location"]
+    assert login_url.startswith(reverse("account_login"))
+    back = parse_qs(urlsplit(login_url).query)["next"][0]
+    client.force_login(visitor)
+    response = client.get(back, follow=True)  # where logging in sends them back to
+    assert response.status_code == 200 and b"Claim this consultation" in response.content
+    assert Consultation.objects.get(pk=consultation.pk).state == State.CREATED
 
 
 def test_double_submitted_claim_is_harmless(client):
@@ -282,6 +337,15 @@ def test_client_cannot_cancel_a_ready_one_and_is_told_why(client):
     assert Consultation.objects.get(pk=consultation.pk).state == State.READY
 
 
+def test_the_cancel_page_of_a_consultation_cancelled_in_another_tab_says_it_is_already_cancelled(client):
+    consultation = make_consultation()
+    client.force_login(consultation.sme)
+    client.post(reverse("consultation_cancel", args=[consultation.token]))
+    response = client.get(reverse("consultation_cancel", args=[consultation.token]), follow=True)
+    assert b"This consultation is already cancelled." in response.content
+    assert b"You can no longer cancel" not in response.content
+
+
 def test_strangers_get_a_404_from_cancel_and_calendar(client):
     consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
     client.force_login(make_client())
@@ -304,6 +368,14 @@ def test_members_download_an_ics_at_the_agreed_time(client):
     assert f"DTSTART:{start.year}0601T140000Z\r\n" in body and f"DTEND:{start.year}0601T144500Z\r\n" in body
     assert "SUMMARY:Budget\\; review\\, part 1\r\n" in body
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
+
+
+def test_the_ics_of_a_cancelled_consultation_removes_it_from_the_calendar(client):
+    consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
+    client.force_login(consultation.sme)
+    client.post(reverse("consultation_cancel", args=[consultation.token]))
+    body = client.get(reverse("consultation_calendar", args=[consultation.token])).content.decode()
+    assert "STATUS:CANCELLED\r\n" in body and "STATUS:CONFIRMED" not in body
 
 
 def test_no_calendar_without_a_scheduled_start(client):
