@@ -166,6 +166,22 @@ def test_the_model_layer_refuses_to_change_or_delete_an_entry():
     assert entry.amount_cents == 100
 
 
+def test_the_model_layer_never_turns_a_new_entry_into_an_overwrite_of_an_old_one():
+    entry = services.ledger_adjust(account=make_sme(), amount_cents=100, reason="Bonus", admin=_admin())
+    fields = {f.attname: getattr(entry, f.attname) for f in LedgerEntry._meta.concrete_fields}
+    same_id = LedgerEntry(**{**fields, "amount_cents": 1_000_000})  # Django would UPDATE the row with this id
+    same_key = LedgerEntry(**{**fields, "id": None, "amount_cents": 1_000_000})
+    for attempt in (
+        same_id.save,
+        lambda: LedgerEntry.objects.bulk_create(
+            [same_key], update_conflicts=True, unique_fields=["idempotency_key"], update_fields=["amount_cents"]
+        ),
+    ):
+        with pytest.raises(LedgerEntryImmutableError):
+            attempt()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount_cents == 100
+
+
 def test_the_database_refuses_to_change_an_entry_even_in_raw_sql():
     entry = services.ledger_adjust(account=make_sme(), amount_cents=100, reason="Bonus", admin=_admin())
     with pytest.raises((IntegrityError, DatabaseError), match="append-only"):
