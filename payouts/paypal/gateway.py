@@ -260,6 +260,11 @@ class PayPalGateway:
                     raise _error_from_body(_content(exc), _status(exc)) from None
             except sdk_errors.ConnectionError as exc:  # redirects and unknown statuses
                 raise PayPalInvalidRequest(status=_status(exc)) from None
+            except json.JSONDecodeError:
+                # Not JSON, e.g. an HTML error page from a proxy in front of PayPal: what PayPal did is
+                # unknown, and a retry with the same request id is safe. The SDK's exception (and the 400
+                # it came from) hold that page, so neither is kept.
+                last = PayPalUnavailable(detail=f"PayPal's answer to the {operation} could not be read.")
             # Logged without PayPal's body: it may carry personal data.
             logger.warning("PayPal %s attempt %s failed: %s", operation, number, last)
             if number <= self.retries:

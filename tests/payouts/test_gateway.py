@@ -1,7 +1,11 @@
 """The PayPal gateway, driving the real paypalrestsdk over HTTP against the emulator: each call, error and fault."""
 
+import json
 import logging
+import threading
 import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -271,6 +275,49 @@ def test_every_call_gives_up_at_its_timeout_instead_of_hanging(paypal_emulator):
     with pytest.raises(PayPalUnavailable):
         gateway.get_payout_batch(payout_batch_id="ANYBATCH")
     assert time.monotonic() - began < 3  # the emulator would have held the call for 10 s
+
+
+class HtmlErrorPage(BaseHTTPRequestHandler):
+    """What may stand in front of PayPal (a proxy, a load balancer): a token, then HTML error pages."""
+
+    status = 400
+    calls: list[str] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/v1/oauth2/token":
+            status, kind = 200, "application/json"
+            body = json.dumps({"access_token": "t", "token_type": "Bearer", "expires_in": 600}).encode()
+        else:
+            self.calls.append(self.headers.get("PayPal-Request-Id", ""))
+            status, kind = self.status, "text/html"
+            body = b"<html><body>Error for private.person@example.com</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize("status", [400, 200])
+def test_an_answer_that_is_not_json_is_temporarily_unavailable_and_keeps_no_body(status):
+    HtmlErrorPage.status, HtmlErrorPage.calls = status, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HtmlErrorPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalUnavailable, match="could not be read") as error:
+            gateway.create_payout_batch(sender_batch_id="run-html", items=payout_items("sme@example.com"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert HtmlErrorPage.calls == ["run-html"] * 3  # retried with the same request id
+    assert "private.person" not in "".join(traceback.format_exception(error.value))
 
 
 def test_wrong_credentials_say_which_settings_to_check(paypal_emulator):
