@@ -108,6 +108,10 @@ class CheckoutCompleted:
     amount_cents: int
     currency: str
     payer_id: str
+    # "completed": the money is captured. "pending" (PayPal reviewing it, an eCheck clearing): not paid yet,
+    # though PayPal approved the payment; PayPal settles it later. sale_reason says why (PAYMENT_REVIEW, ...).
+    sale_state: str
+    sale_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,8 @@ class PayPalGateway:
                 currency=sale.amount.currency,
                 payer_id=(payment.payer.payer_info.payer_id if payment.payer and payment.payer.payer_info else "")
                 or payer_id,
+                sale_state=sale.state or "",
+                sale_reason=sale.reason_code or "",
             )
 
         return self._call("payment execution", attempt)

@@ -80,6 +80,15 @@ def test_checkout_hands_back_paypals_approval_page_and_completes_after_the_buyer
     assert done.sale_id.startswith("SALE")
 
 
+def test_a_sale_paypal_holds_for_review_is_reported_pending_not_completed(gateway):
+    completed = paid_sale(gateway, key="ok")
+    assert (completed.sale_state, completed.sale_reason) == ("completed", "")
+    started = start_checkout(gateway, request_id="checkout:held")
+    _, back = approve_in_browser(started.approval_url, email="pending.buyer@example.com")
+    held = gateway.execute_payment(payment_id=started.payment_id, payer_id=back["PayerID"], request_id="execute:held")
+    assert (held.sale_state, held.sale_reason) == ("pending", "PAYMENT_REVIEW")
+
+
 def test_a_buyer_who_cancels_is_sent_to_the_cancel_url(gateway):
     started = start_checkout(gateway)
     location, back = approve_in_browser(started.approval_url, action="cancel")
