@@ -258,6 +258,14 @@ def test_a_refund_whose_answer_was_lost_refunds_once(gateway, paypal_emulator):
     assert paypal_emulator.state.sales[sale.sale_id]["refunded"] == 10  # ten dollars, not twenty
 
 
+def test_a_request_id_reused_for_another_request_is_refused_not_answered_with_the_first(gateway, paypal_emulator):
+    first = start_checkout(gateway, cents=2500, request_id="checkout:same")
+    with pytest.raises(PayPalInvalidRequest) as error:
+        start_checkout(gateway, cents=9900, request_id="checkout:same")
+    assert error.value.name == "DUPLICATE_REQUEST_ID"
+    assert list(paypal_emulator.state.payments) == [first.payment_id]
+
+
 def test_reads_are_retried_after_a_timeout(gateway, paypal_emulator):
     created = gateway.create_payout_batch(sender_batch_id="run-read", items=payout_items("sme@example.com"))
     paypal_emulator.add_fault("timeout", path="/v1/payments/payouts/")
