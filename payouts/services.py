@@ -26,6 +26,10 @@ Kind = LedgerEntry.Kind
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 
+# PayPal's transaction_status values of a payout item whose money came back to us (or never left).
+MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "UNCLAIMED", "BLOCKED", "REFUNDED", "REVERSED"})
+
+
 class LedgerError(ValueError):
     """An entry that must not be recorded; the message says why."""
 
@@ -102,6 +106,9 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
 @transaction.atomic
 def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
     """Credit back a payout item that PayPal reports FAILED, RETURNED or UNCLAIMED. Once per item."""
+    if status not in MONEY_BACK_STATUSES:
+        # SUCCESS, PENDING, ONHOLD: the money is with the SME or may still reach them; crediting it back pays twice.
+        raise LedgerError(f"A payout item that is {status!r} did not come back to us; nothing is credited back.")
     debit = LedgerEntry.objects.filter(idempotency_key=f"payout:{payout_item_ref}").first()
     if debit is None:
         raise LedgerError(f"No payout was debited for the item {payout_item_ref!r}; there is nothing to reverse.")

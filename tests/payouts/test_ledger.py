@@ -86,6 +86,15 @@ def test_a_currency_code_not_in_capitals_is_refused_since_its_balance_would_be_a
     assert not LedgerEntry.objects.exists()
 
 
+@pytest.mark.parametrize("status", ["SUCCESS", "PENDING", "ONHOLD", ""])
+def test_a_payout_item_that_reached_the_sme_or_still_may_is_never_credited_back(status):
+    sme = make_sme()
+    services.ledger_debit_payout(account=sme, amount_cents=1999, currency="USD", payout_item_ref="item-s")
+    with pytest.raises(services.LedgerError, match="did not come back"):
+        services.ledger_reverse_payout(payout_item_ref="item-s", status=status)
+    assert ledger_balance(account=sme).amount_cents == -1999
+
+
 def test_nothing_is_reversed_for_a_payout_item_that_was_never_debited():
     with pytest.raises(services.LedgerError, match="nothing to reverse"):
         services.ledger_reverse_payout(payout_item_ref="never-sent", status="RETURNED")
