@@ -3,7 +3,8 @@
 paypalrestsdk is deprecated (archived in 2020); it stays behind this module so it can be replaced. Its
 faults handled here: it sets no request timeout (TimeoutApi adds one); Payout.find / PayoutItem.find
 build a wrong URL on Python 3.7+ (join_url repeats the id), so batches and items are read with
-api.get(); a 400 comes back as False with .error while 404, 422 and 5xx raise; and it logs request and
+api.get(); a 400 comes back as False with .error while 404, 422 and 5xx raise; on a 401 it renews its
+token and retries without end (TimeoutApi allows one retry); and it logs request and
 response bodies (names, e-mail addresses, its Basic credentials) at DEBUG outside live mode.
 
 Every call that changes something carries a PayPal-Request-Id the caller derives from its own rows;
@@ -17,6 +18,7 @@ import functools
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -186,10 +188,23 @@ class TimeoutApi(paypalrestsdk.Api):
     def __init__(self, *, timeout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.timeout = timeout
+        self._nesting = threading.local()
 
     def http_call(self, url, method, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         return super().http_call(url, method, **kwargs)
+
+    def request(self, *args, **kwargs):
+        # On a 401 the SDK drops its token and calls request() again, and again on every 401: hundreds of
+        # token and API calls until a RecursionError. The call and one retry with a new token are enough.
+        depth = getattr(self._nesting, "depth", 0)
+        if depth >= 2:
+            raise sdk_errors.UnauthorizedAccess(None, None, "PayPal refused a new access token too.")
+        self._nesting.depth = depth + 1
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._nesting.depth = depth
 
 
 def _error_from_body(body: Any, status: int | None) -> PayPalError:
@@ -250,8 +265,7 @@ class PayPalGateway:
                 last = PayPalUnavailable(
                     name=str(body.get("name", "")), status=_status(exc), debug_id=str(body.get("debug_id", ""))
                 )
-            except (sdk_errors.UnauthorizedAccess, sdk_errors.ForbiddenAccess, RecursionError) as exc:
-                # RecursionError: the SDK fetches a new token and retries on every 401, without end.
+            except (sdk_errors.UnauthorizedAccess, sdk_errors.ForbiddenAccess) as exc:
                 raise PayPalInvalidRequest(
                     status=_status(exc) if isinstance(exc, sdk_errors.ConnectionError) else 401,
                     detail="PayPal refused our credentials: "

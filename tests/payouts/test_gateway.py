@@ -319,6 +319,35 @@ class HtmlErrorPage(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class RefusesEveryToken(HtmlErrorPage):
+    """A PayPal that issues tokens but answers 401 to every API call with them (a disabled app, say)."""
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        self.calls.append(self.path)
+        body = json.dumps({"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_401_is_retried_once_with_a_new_token_not_until_the_stack_overflows():
+    RefusesEveryToken.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusesEveryToken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalInvalidRequest, match="PAYPAL_CLIENT_ID"):
+            gateway.get_payout_batch(payout_batch_id="ANYBATCH")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(RefusesEveryToken.calls) == 2
+
+
 @pytest.mark.parametrize("status", [400, 200])
 def test_an_answer_that_is_not_json_is_temporarily_unavailable_and_keeps_no_body(status):
     HtmlErrorPage.status, HtmlErrorPage.calls = status, []
