@@ -260,6 +260,9 @@ class PayPalGateway:
                 return attempt()
             except (requests.Timeout, requests.ConnectionError):
                 last = PayPalUnavailable(detail=f"PayPal did not answer the {operation} in time.")
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                # The answer was cut off mid-way: PayPal may have acted, so retry with the same id.
+                last = PayPalUnavailable(detail=f"PayPal's answer to the {operation} was cut off.")
             except sdk_errors.ServerError as exc:
                 body = _content(exc)
                 last = PayPalUnavailable(

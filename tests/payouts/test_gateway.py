@@ -348,6 +348,38 @@ def test_a_401_is_retried_once_with_a_new_token_not_until_the_stack_overflows():
     assert len(RefusesEveryToken.calls) == 2
 
 
+class CutsEveryAnswerOff(HtmlErrorPage):
+    """A connection that drops in the middle of PayPal's answer (after PayPal acted)."""
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        if self.path == "/v1/oauth2/token":
+            return super().do_POST()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.calls.append(self.headers.get("PayPal-Request-Id", ""))
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "500")
+        self.end_headers()
+        self.wfile.write(b'{"batch_header": {"payout_batch_id": ')
+        self.close_connection = True
+
+
+def test_an_answer_cut_off_midway_is_retried_with_the_same_request_id_then_unavailable():
+    CutsEveryAnswerOff.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CutsEveryAnswerOff)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalUnavailable, match="cut off"):
+            gateway.create_payout_batch(sender_batch_id="run-cut", items=payout_items("sme@example.com"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert CutsEveryAnswerOff.calls == ["run-cut"] * 3
+
+
 @pytest.mark.parametrize("status", [400, 200])
 def test_an_answer_that_is_not_json_is_temporarily_unavailable_and_keeps_no_body(status):
     HtmlErrorPage.status, HtmlErrorPage.calls = status, []
