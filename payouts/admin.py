@@ -33,11 +33,35 @@ class AdjustmentForm(forms.ModelForm):
         self.fields["reason"].required = True
         self.fields["currency"].initial = settings.CURRENCY
 
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"].strip().upper()
+        if not services.CURRENCY_CODE.fullmatch(currency):
+            raise ValidationError("Enter a three-letter currency code, such as USD.")
+        return currency
+
     def clean_amount_cents(self) -> int:
         amount = self.cleaned_data["amount_cents"]
         if amount == 0:
             raise ValidationError("Enter an amount other than 0 (negative to take money off the balance).")
         return amount
+
+    def clean(self):
+        data = super().clean()
+        # The same form sent again (back button, double click) is a repeat, answered by the entry it
+        # recorded; sent again with other figures it would be silently ignored, so it is refused.
+        done = LedgerEntry.objects.filter(idempotency_key=services.adjustment_key(data.get("request_key", ""))).first()
+        account = data.get("account")
+        if done and (done.account_id, done.amount_cents, done.currency) != (
+            account and account.pk,
+            data.get("amount_cents"),
+            data.get("currency"),
+        ):
+            raise ValidationError(
+                "This form already recorded an adjustment of %(amount)s %(currency)s. To record another one, "
+                "open a new “Add ledger entry” form.",
+                params={"amount": done.amount_cents, "currency": done.currency},
+            )
+        return data
 
     def _post_clean(self):
         # The service validates and writes; the model's own validation would demand fields an

@@ -33,6 +33,11 @@ class LedgerEntryQuerySet(models.QuerySet):
     def update_or_create(self, *args, **kwargs):
         raise LedgerEntryImmutableError()
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:  # an upsert rewrites the entry already recorded for the key
+            raise LedgerEntryImmutableError()
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
@@ -104,7 +109,8 @@ class LedgerEntry(models.Model):
         return f"{self.get_kind_display()} {self.amount_cents} {self.currency} ({self.idempotency_key})"
 
     def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
+        # With a pk set, Django tries an UPDATE first even for a new instance: an entry's id is the database's.
+        if not self._state.adding or self.pk is not None:
             raise LedgerEntryImmutableError()
         super().save(*args, **kwargs)
 

@@ -1,11 +1,13 @@
 """Every write to money: ledger entries, and the PayPal account an SME is paid to.
 
 A ledger service records one source event once: its idempotency key names the event, the database
-refuses a second row with it, and a repeat call returns the entry already there.
+refuses a second row with it, and a repeat call returns the entry already there (a "repeat" with
+another account or amount is refused: it is a bug upstream, not a retry).
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.conf import settings
@@ -20,6 +22,12 @@ from sessions_app.models import Consultation
 from .models import LedgerEntry
 
 Kind = LedgerEntry.Kind
+# Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+# PayPal's transaction_status values of a payout item whose money came back to us (or never left).
+MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "UNCLAIMED", "BLOCKED", "REFUNDED", "REVERSED"})
 
 
 class LedgerError(ValueError):
@@ -36,6 +44,14 @@ def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
         existing = LedgerEntry.objects.filter(idempotency_key=key).first()
         if existing is None:
             raise  # another constraint: a bug in the caller, not a repeat
+        # A repeat must be the same event: the same key with another amount or account is a bug upstream,
+        # and answering with the first entry would hide that the ledger and PayPal disagree.
+        wanted = (fields["account"].pk, fields["kind"], fields["amount_cents"], fields["currency"])
+        if (existing.account_id, existing.kind, existing.amount_cents, existing.currency) != wanted:
+            raise LedgerError(
+                f"{key!r} is already recorded as {existing.amount_cents} {existing.currency} "
+                f"({existing.get_kind_display()}) for another amount or account; nothing was recorded."
+            ) from None
         return existing
     audit_record(
         event=event,
@@ -73,8 +89,8 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
         raise LedgerError("A payout sends a positive amount.")
     if not payout_item_ref:
         raise LedgerError("A payout debit names its payout item.")
-    if len(currency) != 3:
-        raise LedgerError("A currency is a three-letter code such as USD.")
+    if not CURRENCY_CODE.fullmatch(currency):
+        raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
     return _record(
         event="ledger.payout_debited",
         actor=None,
@@ -90,6 +106,9 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
 @transaction.atomic
 def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
     """Credit back a payout item that PayPal reports FAILED, RETURNED or UNCLAIMED. Once per item."""
+    if status not in MONEY_BACK_STATUSES:
+        # SUCCESS, PENDING, ONHOLD: the money is with the SME or may still reach them; crediting it back pays twice.
+        raise LedgerError(f"A payout item that is {status!r} did not come back to us; nothing is credited back.")
     debit = LedgerEntry.objects.filter(idempotency_key=f"payout:{payout_item_ref}").first()
     if debit is None:
         raise LedgerError(f"No payout was debited for the item {payout_item_ref!r}; there is nothing to reverse.")
@@ -104,6 +123,11 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
         payout_item_ref=payout_item_ref,
         reason=f"PayPal reported the payout item {status}.",
     )
+
+
+def adjustment_key(request_key: str) -> str:
+    """The idempotency key of the adjustment a form (identified by request_key) records."""
+    return f"adjustment:{request_key}"
 
 
 @transaction.atomic
@@ -125,6 +149,9 @@ def ledger_adjust(
         errors["amount_cents"] = "Enter an amount in cents other than 0 (negative to take money off the balance)."
     if not reason.strip():
         errors["reason"] = "Say why the balance is adjusted; the SME's history keeps it."
+    currency = currency or settings.CURRENCY
+    if not CURRENCY_CODE.fullmatch(currency):
+        errors["currency"] = "Enter a three-letter currency code in capitals, such as USD."
     if not admin.is_staff:
         errors["__all__"] = "Only staff can adjust a balance."
     if errors:
@@ -135,8 +162,8 @@ def ledger_adjust(
         account=account,
         kind=Kind.ADJUSTMENT,
         amount_cents=amount_cents,
-        currency=currency or settings.CURRENCY,
-        idempotency_key=f"adjustment:{request_key or uuid.uuid4()}",
+        currency=currency,
+        idempotency_key=adjustment_key(request_key or uuid.uuid4().hex),
         created_by=admin,
         reason=reason.strip(),
     )

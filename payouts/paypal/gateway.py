@@ -3,7 +3,8 @@
 paypalrestsdk is deprecated (archived in 2020); it stays behind this module so it can be replaced. Its
 faults handled here: it sets no request timeout (TimeoutApi adds one); Payout.find / PayoutItem.find
 build a wrong URL on Python 3.7+ (join_url repeats the id), so batches and items are read with
-api.get(); a 400 comes back as False with .error while 404, 422 and 5xx raise; and it logs request and
+api.get(); a 400 comes back as False with .error while 404, 422 and 5xx raise; on a 401 it renews its
+token and retries without end (TimeoutApi allows one retry); and it logs request and
 response bodies (names, e-mail addresses, its Basic credentials) at DEBUG outside live mode.
 
 Every call that changes something carries a PayPal-Request-Id the caller derives from its own rows;
@@ -17,6 +18,7 @@ import functools
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,6 +110,10 @@ class CheckoutCompleted:
     amount_cents: int
     currency: str
     payer_id: str
+    # "completed": the money is captured. "pending" (PayPal reviewing it, an eCheck clearing): not paid yet,
+    # though PayPal approved the payment; PayPal settles it later. sale_reason says why (PAYMENT_REVIEW, ...).
+    sale_state: str
+    sale_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -182,10 +188,23 @@ class TimeoutApi(paypalrestsdk.Api):
     def __init__(self, *, timeout: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.timeout = timeout
+        self._nesting = threading.local()
 
     def http_call(self, url, method, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         return super().http_call(url, method, **kwargs)
+
+    def request(self, *args, **kwargs):
+        # On a 401 the SDK drops its token and calls request() again, and again on every 401: hundreds of
+        # token and API calls until a RecursionError. The call and one retry with a new token are enough.
+        depth = getattr(self._nesting, "depth", 0)
+        if depth >= 2:
+            raise sdk_errors.UnauthorizedAccess(None, None, "PayPal refused a new access token too.")
+        self._nesting.depth = depth + 1
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._nesting.depth = depth
 
 
 def _error_from_body(body: Any, status: int | None) -> PayPalError:
@@ -241,13 +260,15 @@ class PayPalGateway:
                 return attempt()
             except (requests.Timeout, requests.ConnectionError):
                 last = PayPalUnavailable(detail=f"PayPal did not answer the {operation} in time.")
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                # The answer was cut off mid-way: PayPal may have acted, so retry with the same id.
+                last = PayPalUnavailable(detail=f"PayPal's answer to the {operation} was cut off.")
             except sdk_errors.ServerError as exc:
                 body = _content(exc)
                 last = PayPalUnavailable(
                     name=str(body.get("name", "")), status=_status(exc), debug_id=str(body.get("debug_id", ""))
                 )
-            except (sdk_errors.UnauthorizedAccess, sdk_errors.ForbiddenAccess, RecursionError) as exc:
-                # RecursionError: the SDK fetches a new token and retries on every 401, without end.
+            except (sdk_errors.UnauthorizedAccess, sdk_errors.ForbiddenAccess) as exc:
                 raise PayPalInvalidRequest(
                     status=_status(exc) if isinstance(exc, sdk_errors.ConnectionError) else 401,
                     detail="PayPal refused our credentials: "
@@ -260,6 +281,11 @@ class PayPalGateway:
                     raise _error_from_body(_content(exc), _status(exc)) from None
             except sdk_errors.ConnectionError as exc:  # redirects and unknown statuses
                 raise PayPalInvalidRequest(status=_status(exc)) from None
+            except json.JSONDecodeError:
+                # Not JSON, e.g. an HTML error page from a proxy in front of PayPal: what PayPal did is
+                # unknown, and a retry with the same request id is safe. The SDK's exception (and the 400
+                # it came from) hold that page, so neither is kept.
+                last = PayPalUnavailable(detail=f"PayPal's answer to the {operation} could not be read.")
             # Logged without PayPal's body: it may carry personal data.
             logger.warning("PayPal %s attempt %s failed: %s", operation, number, last)
             if number <= self.retries:
@@ -329,6 +355,8 @@ class PayPalGateway:
                 currency=sale.amount.currency,
                 payer_id=(payment.payer.payer_info.payer_id if payment.payer and payment.payer.payer_info else "")
                 or payer_id,
+                sale_state=sale.state or "",
+                sale_reason=sale.reason_code or "",
             )
 
         return self._call("payment execution", attempt)

@@ -86,6 +86,20 @@ def test_cancelling_on_paypals_page_links_nothing_and_says_so(client, paypal_emu
     assert "you cancelled" in client.get("/dashboard/").content.decode()
 
 
+@pytest.mark.parametrize("fault", ["server_error", "timeout"])
+def test_paypal_failing_to_share_the_account_links_nothing_and_says_try_again(client, paypal_emulator, settings, fault):
+    settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 1
+    sme = make_sme()
+    client.force_login(sme)
+    back = paypal_answers(start(client))
+    paypal_emulator.add_fault(fault, path="/v1/identity/openidconnect/userinfo")
+    done = client.get(back)
+    assert done.status_code == 302 and done["Location"] == "/dashboard/#paypal"
+    sme.sme_profile.refresh_from_db()
+    assert sme.sme_profile.paypal_email == ""
+    assert "Try Connect PayPal again" in client.get("/dashboard/").content.decode()
+
+
 def test_a_client_account_cannot_link_paypal(client, paypal_emulator):
     buyer = make_client()
     client.force_login(buyer)

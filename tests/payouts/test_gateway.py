@@ -1,7 +1,11 @@
 """The PayPal gateway, driving the real paypalrestsdk over HTTP against the emulator: each call, error and fault."""
 
+import json
 import logging
+import threading
 import time
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -74,6 +78,15 @@ def test_checkout_hands_back_paypals_approval_page_and_completes_after_the_buyer
         back["PayerID"],
     )
     assert done.sale_id.startswith("SALE")
+
+
+def test_a_sale_paypal_holds_for_review_is_reported_pending_not_completed(gateway):
+    completed = paid_sale(gateway, key="ok")
+    assert (completed.sale_state, completed.sale_reason) == ("completed", "")
+    started = start_checkout(gateway, request_id="checkout:held")
+    _, back = approve_in_browser(started.approval_url, email="pending.buyer@example.com")
+    held = gateway.execute_payment(payment_id=started.payment_id, payer_id=back["PayerID"], request_id="execute:held")
+    assert (held.sale_state, held.sale_reason) == ("pending", "PAYMENT_REVIEW")
 
 
 def test_a_buyer_who_cancels_is_sent_to_the_cancel_url(gateway):
@@ -245,6 +258,14 @@ def test_a_refund_whose_answer_was_lost_refunds_once(gateway, paypal_emulator):
     assert paypal_emulator.state.sales[sale.sale_id]["refunded"] == 10  # ten dollars, not twenty
 
 
+def test_a_request_id_reused_for_another_request_is_refused_not_answered_with_the_first(gateway, paypal_emulator):
+    first = start_checkout(gateway, cents=2500, request_id="checkout:same")
+    with pytest.raises(PayPalInvalidRequest) as error:
+        start_checkout(gateway, cents=9900, request_id="checkout:same")
+    assert error.value.name == "DUPLICATE_REQUEST_ID"
+    assert list(paypal_emulator.state.payments) == [first.payment_id]
+
+
 def test_reads_are_retried_after_a_timeout(gateway, paypal_emulator):
     created = gateway.create_payout_batch(sender_batch_id="run-read", items=payout_items("sme@example.com"))
     paypal_emulator.add_fault("timeout", path="/v1/payments/payouts/")
@@ -271,6 +292,110 @@ def test_every_call_gives_up_at_its_timeout_instead_of_hanging(paypal_emulator):
     with pytest.raises(PayPalUnavailable):
         gateway.get_payout_batch(payout_batch_id="ANYBATCH")
     assert time.monotonic() - began < 3  # the emulator would have held the call for 10 s
+
+
+class HtmlErrorPage(BaseHTTPRequestHandler):
+    """What may stand in front of PayPal (a proxy, a load balancer): a token, then HTML error pages."""
+
+    status = 400
+    calls: list[str] = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/v1/oauth2/token":
+            status, kind = 200, "application/json"
+            body = json.dumps({"access_token": "t", "token_type": "Bearer", "expires_in": 600}).encode()
+        else:
+            self.calls.append(self.headers.get("PayPal-Request-Id", ""))
+            status, kind = self.status, "text/html"
+            body = b"<html><body>Error for private.person@example.com</body></html>"
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class RefusesEveryToken(HtmlErrorPage):
+    """A PayPal that issues tokens but answers 401 to every API call with them (a disabled app, say)."""
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        self.calls.append(self.path)
+        body = json.dumps({"name": "AUTHENTICATION_FAILURE", "message": "Authentication failed"}).encode()
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_401_is_retried_once_with_a_new_token_not_until_the_stack_overflows():
+    RefusesEveryToken.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RefusesEveryToken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalInvalidRequest, match="PAYPAL_CLIENT_ID"):
+            gateway.get_payout_batch(payout_batch_id="ANYBATCH")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(RefusesEveryToken.calls) == 2
+
+
+class CutsEveryAnswerOff(HtmlErrorPage):
+    """A connection that drops in the middle of PayPal's answer (after PayPal acted)."""
+
+    def do_POST(self):  # noqa: N802 - the stdlib's name
+        if self.path == "/v1/oauth2/token":
+            return super().do_POST()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.calls.append(self.headers.get("PayPal-Request-Id", ""))
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "500")
+        self.end_headers()
+        self.wfile.write(b'{"batch_header": {"payout_batch_id": ')
+        self.close_connection = True
+
+
+def test_an_answer_cut_off_midway_is_retried_with_the_same_request_id_then_unavailable():
+    CutsEveryAnswerOff.calls = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CutsEveryAnswerOff)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalUnavailable, match="cut off"):
+            gateway.create_payout_batch(sender_batch_id="run-cut", items=payout_items("sme@example.com"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert CutsEveryAnswerOff.calls == ["run-cut"] * 3
+
+
+@pytest.mark.parametrize("status", [400, 200])
+def test_an_answer_that_is_not_json_is_temporarily_unavailable_and_keeps_no_body(status):
+    HtmlErrorPage.status, HtmlErrorPage.calls = status, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), HtmlErrorPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        gateway = PayPalGateway(
+            base_url=f"http://127.0.0.1:{server.server_address[1]}", client_id="a", client_secret="b", backoff=0
+        )
+        with pytest.raises(PayPalUnavailable, match="could not be read") as error:
+            gateway.create_payout_batch(sender_batch_id="run-html", items=payout_items("sme@example.com"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert HtmlErrorPage.calls == ["run-html"] * 3  # retried with the same request id
+    assert "private.person" not in "".join(traceback.format_exception(error.value))
 
 
 def test_wrong_credentials_say_which_settings_to_check(paypal_emulator):

@@ -66,6 +66,35 @@ def test_a_reversal_credits_back_exactly_the_debit_and_only_once():
     assert ledger_balance(account=sme).amount_cents == 0
 
 
+def test_the_same_payout_item_recorded_again_with_another_amount_is_refused_not_ignored():
+    sme = make_sme()
+    services.ledger_debit_payout(account=sme, amount_cents=1000, currency="USD", payout_item_ref="item-8")
+    with pytest.raises(services.LedgerError, match="another amount or account"):
+        services.ledger_debit_payout(account=sme, amount_cents=1500, currency="USD", payout_item_ref="item-8")
+    with pytest.raises(services.LedgerError, match="another amount or account"):
+        services.ledger_debit_payout(account=make_sme(), amount_cents=1000, currency="USD", payout_item_ref="item-8")
+    assert ledger_balance(account=sme).amount_cents == -1000 and LedgerEntry.objects.count() == 1
+
+
+def test_a_currency_code_not_in_capitals_is_refused_since_its_balance_would_be_a_separate_one():
+    with pytest.raises(services.LedgerError, match="three-letter"):
+        services.ledger_debit_payout(account=make_sme(), amount_cents=100, currency="usd", payout_item_ref="item-c")
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="three-letter"):
+        services.ledger_adjust(account=make_sme(), amount_cents=100, currency="Usd", reason="x", admin=_admin())
+    assert not LedgerEntry.objects.exists()
+
+
+@pytest.mark.parametrize("status", ["SUCCESS", "PENDING", "ONHOLD", ""])
+def test_a_payout_item_that_reached_the_sme_or_still_may_is_never_credited_back(status):
+    sme = make_sme()
+    services.ledger_debit_payout(account=sme, amount_cents=1999, currency="USD", payout_item_ref="item-s")
+    with pytest.raises(services.LedgerError, match="did not come back"):
+        services.ledger_reverse_payout(payout_item_ref="item-s", status=status)
+    assert ledger_balance(account=sme).amount_cents == -1999
+
+
 def test_nothing_is_reversed_for_a_payout_item_that_was_never_debited():
     with pytest.raises(services.LedgerError, match="nothing to reverse"):
         services.ledger_reverse_payout(payout_item_ref="never-sent", status="RETURNED")
@@ -166,6 +195,22 @@ def test_the_model_layer_refuses_to_change_or_delete_an_entry():
     assert entry.amount_cents == 100
 
 
+def test_the_model_layer_never_turns_a_new_entry_into_an_overwrite_of_an_old_one():
+    entry = services.ledger_adjust(account=make_sme(), amount_cents=100, reason="Bonus", admin=_admin())
+    fields = {f.attname: getattr(entry, f.attname) for f in LedgerEntry._meta.concrete_fields}
+    same_id = LedgerEntry(**{**fields, "amount_cents": 1_000_000})  # Django would UPDATE the row with this id
+    same_key = LedgerEntry(**{**fields, "id": None, "amount_cents": 1_000_000})
+    for attempt in (
+        same_id.save,
+        lambda: LedgerEntry.objects.bulk_create(
+            [same_key], update_conflicts=True, unique_fields=["idempotency_key"], update_fields=["amount_cents"]
+        ),
+    ):
+        with pytest.raises(LedgerEntryImmutableError):
+            attempt()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount_cents == 100
+
+
 def test_the_database_refuses_to_change_an_entry_even_in_raw_sql():
     entry = services.ledger_adjust(account=make_sme(), amount_cents=100, reason="Bonus", admin=_admin())
     with pytest.raises((IntegrityError, DatabaseError), match="append-only"):
@@ -217,3 +262,24 @@ def test_an_admin_adjustment_of_zero_is_refused_with_a_clear_error(client):
     page = client.post("/admin/payouts/ledgerentry/add/", form)
     assert page.status_code == 200 and b"other than 0" in page.content
     assert not LedgerEntry.objects.exists()
+
+
+def test_an_admin_adjustment_typed_in_lower_case_counts_in_the_balance(client):
+    sme = make_sme()
+    client.force_login(_admin())
+    form = {"account": sme.pk, "amount_cents": "700", "currency": "usd", "reason": "Bonus", "request_key": "k3"}
+    assert client.post("/admin/payouts/ledgerentry/add/", form).status_code == 302
+    assert ledger_balance(account=sme).amount_cents == 700
+    page = client.post("/admin/payouts/ledgerentry/add/", {**form, "currency": "US", "request_key": "k4"})
+    assert page.status_code == 200 and b"three-letter currency code" in page.content
+    assert LedgerEntry.objects.count() == 1
+
+
+def test_an_admin_adjustment_form_sent_again_with_another_amount_is_refused_with_a_clear_error(client):
+    sme = make_sme()
+    client.force_login(_admin())
+    form = {"account": sme.pk, "amount_cents": "700", "currency": "USD", "reason": "Bonus", "request_key": "k5"}
+    assert client.post("/admin/payouts/ledgerentry/add/", form).status_code == 302
+    page = client.post("/admin/payouts/ledgerentry/add/", {**form, "amount_cents": "7000"})  # back, edited, sent
+    assert page.status_code == 200 and "already recorded an adjustment of 700 USD" in page.content.decode()
+    assert ledger_balance(account=sme).amount_cents == 700

@@ -22,8 +22,11 @@ Rules tests can use, on e-mail addresses (a payout receiver, the account a buyer
   rule of the address that logged in with that payer id. The first read of a batch (or of one of its
   items) shows the items PENDING; later reads show how they ended.
   a buyer whose address contains "declined": executing their payment answers 400 INSTRUMENT_DECLINED.
+  a buyer whose address contains "pending" (before @): the payment executes, but its sale stays
+  "pending" (reason_code PAYMENT_REVIEW): PayPal approved it yet has not captured the money.
   a payout batch of 100,000.00 or more: 422 INSUFFICIENT_FUNDS.
-A POST with a PayPal-Request-Id PayPal has already answered gets the same answer again, as PayPal does.
+A POST with a PayPal-Request-Id PayPal has already answered gets the same answer again, as PayPal does;
+the same id with another body answers 400 DUPLICATE_REQUEST_ID.
 
 Control (tests, or a developer with curl):
   POST /_emulator/faults {"fault": "timeout" | "server_error" | "accept_then_timeout",

@@ -46,6 +46,9 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.name, self.message, self.details = status, name, message, details or []
 
+    def as_answer(self) -> tuple[int, dict]:
+        return self.status, self.body()
+
     def body(self) -> dict:
         body = {"name": self.name, "message": self.message, "debug_id": new_id("", 13).lower()}
         if self.details:
@@ -72,7 +75,8 @@ class State:
     auth_codes: dict[str, dict] = field(default_factory=dict)
     login_tokens: dict[str, dict] = field(default_factory=dict)
     emails_by_payer_id: dict[str, str] = field(default_factory=dict)
-    answered: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
+    # (path, PayPal-Request-Id) → (digest of the request body, the answer given)
+    answered: dict[tuple[str, str], tuple[str, tuple[int, dict]]] = field(default_factory=dict)
     requests: list[dict] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
 

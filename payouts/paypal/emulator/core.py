@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -121,18 +122,24 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
             except ApiError as error:
                 return error.status, error.body()
         key = (path, request_id)
+        digest = hashlib.sha256(body).hexdigest()
         with self.lock:
             replay = self.state.answered.get(key) if idempotent else None
-        if replay is not None:
-            answer = replay
+        if replay is not None and replay[0] != digest:
+            # PayPal replays only the same request: the id reused for another body is refused.
+            answer = ApiError(
+                400, "DUPLICATE_REQUEST_ID", "The value of PayPal-Request-Id header has already been used"
+            ).as_answer()
+        elif replay is not None:
+            answer = replay[1]
         else:
             try:
                 answer = self._route(method, path, headers, body, query)
             except ApiError as error:
-                answer = (error.status, error.body())
+                answer = error.as_answer()
             if idempotent and answer[0] < 500:
                 with self.lock:
-                    self.state.answered[key] = answer
+                    self.state.answered[key] = (digest, answer)
         if fault == "accept_then_timeout":
             self.hang()
             return None

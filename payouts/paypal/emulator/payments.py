@@ -135,9 +135,12 @@ class PaymentsApi:
                     "processor or bank, or it can't be used for this payment.",
                 )
             sale_id = new_id("SALE", 13)
+            # PayPal may approve a payment yet hold its sale for review: the sale is "pending", not paid.
+            held = "pending" in payment["payer_email"].split("@", 1)[0]
             self.state.sales[sale_id] = {
                 "id": sale_id,
-                "state": "completed",
+                "state": "pending" if held else "completed",
+                "reason_code": "PAYMENT_REVIEW" if held else "",
                 "total": payment["total"],
                 "currency": payment["currency"],
                 "refunded": Decimal("0"),
@@ -148,12 +151,15 @@ class PaymentsApi:
             return 200, self._payment_body(payment)
 
     def _sale_body(self, sale: dict) -> dict:
-        return {
+        body = {
             "id": sale["id"],
             "state": sale["state"],
             "amount": {"total": sale["total"], "currency": sale["currency"]},
             "parent_payment": sale["parent_payment"],
         }
+        if sale.get("reason_code"):
+            body["reason_code"] = sale["reason_code"]
+        return body
 
     def _refund(self, sale_id: str, data: dict) -> tuple[int, dict]:
         with self.lock:
