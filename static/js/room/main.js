@@ -19,6 +19,7 @@ const status = $("call-status");
 const alertBox = $("room-alert");
 let everConnected = false;
 let ended = false;
+let peerSaidBye = false; // a "bye" is followed by the server's "peer-left": keep saying they left
 
 function say(text) {
   alertBox.textContent = text;
@@ -104,14 +105,17 @@ function onFrame(frame) {
       }
       break;
     case "peer-joined":
+      peerSaidBye = false;
       call.fresh({ offerer: false });
       break;
     case "peer-left":
       call.close();
       board.peerGone();
+      if (peerSaidBye) break;
       setState(everConnected ? "reconnecting" : "waiting", `${peerName} lost the connection. Waiting for them to come back…`);
       break;
     case "bye":
+      peerSaidBye = true;
       call.handle(frame);
       board.peerGone();
       setState("waiting", `${peerName} left the call. They can come back with the same link.`);
