@@ -62,7 +62,7 @@ def ink(page) -> int:
 
 
 def wait_for_ink(page, at_least: int, timeout: float = 10) -> int:
-    page.wait_for_function(f"({INK_JS})() >= {at_least}", timeout=timeout * 1000)
+    page.wait_for_function(f"() => ({INK_JS})() >= {at_least}", timeout=timeout * 1000)
     return ink(page)
 
 

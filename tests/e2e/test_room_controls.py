@@ -72,14 +72,14 @@ def test_undo_removes_only_ones_own_stroke_and_clear_empties_both_boards(new_pag
     draw(client_page, [(0.6, 0.6), (0.9, 0.9)])
     both = wait_for_ink(sme_page, sme_only + 1)
     client_page.get_by_role("button", name="Undo my last stroke").click()
-    sme_page.wait_for_function(f"({INK_JS_CALL}) === {sme_only}")
-    client_page.wait_for_function(f"({INK_JS_CALL}) === {sme_only}")
+    sme_page.wait_for_function(f"() => ({INK_JS_CALL}) === {sme_only}")
+    client_page.wait_for_function(f"() => ({INK_JS_CALL}) === {sme_only}")
     assert both > sme_only
     expect(client_page.get_by_role("button", name="Undo my last stroke")).to_be_disabled()
 
     client_page.once("dialog", lambda dialog: dialog.accept())
     client_page.get_by_role("button", name="Clear…").click()
-    sme_page.wait_for_function(f"({INK_JS_CALL}) === 0")
+    sme_page.wait_for_function(f"() => ({INK_JS_CALL}) === 0")
     assert ink(client_page) == 0
 
 
