@@ -6,15 +6,14 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
 from signaling.turn import turn_credential
-from tests.e2e.conftest import ROOT, PageWatch, _database_url, _free_port, log_in
+from tests.e2e.conftest import _free_port
+from tests.e2e.room_servers import PageOpener, daphne_on_test_db
 from tests.e2e.test_room import FRAMES_JS, enter, expect_state
 from tests.factories import make_ready_consultation
 
@@ -108,76 +107,23 @@ def coturn(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def relay_app(coturn, django_db_setup, django_db_blocker, tmp_path_factory):
+def relay_app(coturn, django_db_setup, tmp_path_factory):
     """A second daphne on the test database whose settings send every call through the coturn above."""
-    from django.db import connection
-
-    with django_db_blocker.unblock():
-        db_url = _database_url(connection.settings_dict)
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("relay-server") / "server.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "DJANGO_DEBUG": "1",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "ICE_TURN_URLS": coturn,
-        "ICE_TURN_SECRET": SECRET,
-        "ICE_TURN_CREDENTIAL_TTL_SECONDS": "600",
-        "ICE_TRANSPORT_POLICY": "relay",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "interkanect.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/", timeout=2):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"The relay server did not start:\n{log_path.read_text()[-4000:]}") from None
-            time.sleep(0.2)
-    try:
+    with daphne_on_test_db(
+        tmp_path_factory.mktemp("relay-server"),
+        ICE_TURN_URLS=coturn,
+        ICE_TURN_SECRET=SECRET,
+        ICE_TURN_CREDENTIAL_TTL_SECONDS="600",
+        ICE_TRANSPORT_POLICY="relay",
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
 def relay_page(browser, relay_app):
-    contexts, watches = [], []
-
-    def open_page(*, user=None):
-        context = browser.new_context(base_url=relay_app, viewport={"width": 1280, "height": 800})
-        context.set_default_timeout(15_000)
-        if user is not None:
-            log_in(context, user, relay_app)
-        page = context.new_page()
-        watch = PageWatch(relay_app)
-        watch.attach(page)
-        contexts.append(context)
-        watches.append(watch)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    for watch in watches:
-        assert not watch.foreign_requests, watch.foreign_requests
-        assert not [p for p in watch.problems if "Failed to load resource" not in p], watch.problems
+    opener = PageOpener(browser, relay_app)
+    yield opener
+    opener.close_and_check()
 
 
 def test_relay_only_call_connects_through_turn_with_the_servers_credentials(relay_page):
