@@ -21,3 +21,9 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
+    # rest of the session, after which async tests (Channels consumers) can no longer run.
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
