@@ -13,7 +13,7 @@ PAGE = b"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Bar
 SCRIPT = b"""
 const video = document.getElementById("remote-video");
 const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 1280, height: 720 } });
-const ws = new WebSocket(`ws://${location.host}/ws`);
+const ws = new WebSocket(`ws://${location.host}/ws${location.search.replace("?room=", "/")}`);
 const send = (message) => ws.send(JSON.stringify(message));
 let pc = null;
 let queue = Promise.resolve();
@@ -51,7 +51,7 @@ ws.onmessage = (event) => { queue = queue.then(() => handle(JSON.parse(event.dat
 document.body.dataset.ready = "true";
 """
 
-_sockets: list = []  # the (at most two) connected sockets' send functions
+_rooms: dict[str, list] = {}  # room path -> the (at most two) connected sockets' send functions
 
 
 async def application(scope, receive, send):
@@ -63,8 +63,9 @@ async def application(scope, receive, send):
     elif scope["type"] == "websocket":
         await receive()  # websocket.connect
         await send({"type": "websocket.accept"})
-        peer = _sockets[0] if _sockets else None
-        _sockets.append(send)
+        sockets = _rooms.setdefault(scope["path"], [])
+        peer = sockets[0] if sockets else None
+        sockets.append(send)
         if peer:
             await peer({"type": "websocket.send", "text": '{"peer":"joined"}'})
         await send({"type": "websocket.send", "text": '{"peer":"present"}' if peer else '{"peer":"absent"}'})
@@ -73,11 +74,13 @@ async def application(scope, receive, send):
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                for other in _sockets:
+                for other in sockets:
                     if other is not send:
                         await other({"type": "websocket.send", "text": message.get("text") or ""})
         finally:
-            _sockets.remove(send)
+            sockets.remove(send)
+            if not sockets:
+                del _rooms[scope["path"]]
     elif scope["type"] == "lifespan":
         while (await receive())["type"] != "lifespan.shutdown":
             pass

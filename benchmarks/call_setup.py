@@ -117,10 +117,10 @@ def main() -> None:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            one_call(browser, bare_url, "/")  # warm-up: Chromium's first call pays for loading codecs
+            one_call(browser, bare_url, "/?room=warm-up")  # warm-up: Chromium's first call pays for loading codecs
             for run in range(args.runs):
                 # Alternate, so a slow moment of the machine does not land on one side only.
-                bare_times.append(one_call(browser, bare_url, "/"))
+                bare_times.append(one_call(browser, bare_url, f"/?room={run}"))
                 consultation = make_ready_consultation()
                 users = (consultation.sme, consultation.client)
                 room_times.append(one_call(browser, room_url, f"/rooms/{consultation.token}/", users))

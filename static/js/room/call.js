@@ -57,7 +57,7 @@ export class Call {
     this.ignoreOffer = false;
     this.waitingForFirstOffer = !offerer;
     this.remoteStream = new MediaStream();
-    this.remoteVideo.srcObject = this.remoteStream;
+    this.remoteVideo.srcObject = null;
     this.sawFirstFrame = false;
     this.safetyShown = false;
 
@@ -74,6 +74,9 @@ export class Call {
 
     pc.addEventListener("track", ({ track }) => {
       this.remoteStream.addTrack(track);
+      // A new stream object each time: a video element does not always notice a track added to the
+      // stream it already plays.
+      this.remoteVideo.srcObject = new MediaStream(this.remoteStream.getTracks());
       if (track.kind === "video") this.watchFirstFrame();
       this.remoteVideo.play().catch(() => {});
     });
@@ -148,7 +151,7 @@ export class Call {
   replaceTrack(kind, track) {
     if (!this.pc) return;
     for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.receiver.track.kind === kind && !transceiver.stopped && transceiver.currentDirection !== "recvonly") {
+      if (transceiver.receiver.track.kind === kind && transceiver.currentDirection !== "stopped") {
         transceiver.sender.replaceTrack(track).catch(() => {});
       }
     }
@@ -240,6 +243,7 @@ export class Call {
     if (this.pc) {
       this.pc.close();
       this.pc = null;
+      this.events.onroute(null);
     }
     this.remoteVideo.srcObject = null;
   }

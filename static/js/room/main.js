@@ -156,8 +156,15 @@ function finish(message, next) {
   $("ended-panel").focus();
 }
 
-function showRoute({ local, remote }) {
+function showRoute(route) {
   const badge = $("route-badge");
+  if (!route) {
+    delete badge.dataset.route;
+    badge.textContent = "Not connected";
+    badge.className = "badge";
+    return;
+  }
+  const { local, remote } = route;
   const relayed = local === "relay" || remote === "relay";
   badge.dataset.route = relayed ? "relay" : "direct";
   badge.dataset.localCandidate = local;
