@@ -48,6 +48,8 @@ def test_sme_proposes_extra_time_client_accepts_and_both_timers_grow_then_sme_en
     for page in (sme_page, client_page):
         expect_state(page, "ended")
         expect(page.locator("#ended-message")).to_have_text("The expert ended the consultation. Thank you!")
+        expect(page.get_by_role("link", name="Rejoin the call")).to_be_hidden()  # it is over: nothing to rejoin
+        expect(page.get_by_role("link", name="Back to your dashboard")).to_be_visible()
     consultation.refresh_from_db()
     assert consultation.state == Consultation.State.COMPLETED
 

@@ -23,7 +23,7 @@ export class Call {
     this.send = send; // (frame) => sends to the other browser through the relay
     this.boardLog = boardLog;
     this.chatLog = chatLog;
-    this.events = events; // onstate(state), onroute(info), onsafety(code), onfirstframe()
+    this.events = events; // onstate(state), onroute(info), onsafety(code), onfirstframe(), onautoplayblocked()
     this.pc = null;
     this.config = { iceServers: [], iceTransportPolicy: "all" };
     this.certificate = null;
@@ -78,7 +78,8 @@ export class Call {
       // stream it already plays.
       this.remoteVideo.srcObject = new MediaStream(this.remoteStream.getTracks());
       if (track.kind === "video") this.watchFirstFrame();
-      this.remoteVideo.play().catch(() => {});
+      // Browsers may refuse to start sound without a click (no camera granted): the page offers a button.
+      this.remoteVideo.play().catch((error) => error.name === "NotAllowedError" && this.events.onautoplayblocked());
     });
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate && candidate.candidate) this.send({ type: "candidate", candidate: candidate.toJSON() });

@@ -84,6 +84,9 @@ const call = new Call({
     onsafety: (code) => {
       $("safety-code").textContent = code;
     },
+    onautoplayblocked: () => {
+      $("play-remote").hidden = false;
+    },
     onfirstframe: () => {
       performance.mark("room:first-remote-frame");
       $("remote-video").closest("figure").dataset.receiving = "true";
@@ -174,6 +177,14 @@ function showRoute(route) {
 }
 
 // --- Controls ---
+$("play-remote").addEventListener("click", () => {
+  $("remote-video")
+    .play()
+    .then(() => {
+      $("play-remote").hidden = true;
+    })
+    .catch(() => {});
+});
 function pressed(button, on) {
   button.setAttribute("aria-pressed", on ? "true" : "false");
 }
