@@ -29,6 +29,11 @@ class SMEProfileAdmin(admin.ModelAdmin):
     search_fields = ["display_name", "user__username", "user__email"]
     readonly_fields = ["user", "disqualified_at", "disqualification_reason", "created_at"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # The PayPal link changes only through payouts.services (Connect PayPal, disconnect), which audit it.
+        paypal = ["paypal_email", "paypal_payer_id", "paypal_verified", "paypal_linked_at"]
+        return [*super().get_readonly_fields(request, obj), *paypal]
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):

@@ -127,9 +127,27 @@ class SMEProfile(models.Model):
     disqualified_at = models.DateTimeField(null=True, blank=True)
     disqualification_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Where payouts go (payouts.services.sme_paypal_*): verified by "Log in with PayPal", or typed in.
+    paypal_email = models.EmailField("PayPal e-mail address", blank=True)
+    paypal_payer_id = models.CharField("PayPal payer ID", max_length=32, blank=True)
+    paypal_verified = models.BooleanField(
+        default=False, help_text="Confirmed by Log in with PayPal; unverified when the SME typed the address."
+    )
+    paypal_linked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "SME profile"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(paypal_verified=False)
+                | (~models.Q(paypal_email="") & ~models.Q(paypal_payer_id="")),
+                name="smeprofile_verified_paypal_has_email_and_payer_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(paypal_payer_id="") | models.Q(paypal_verified=True),
+                name="smeprofile_paypal_payer_id_only_when_verified",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.user.username})"
@@ -137,6 +155,10 @@ class SMEProfile(models.Model):
     @property
     def is_disqualified(self) -> bool:
         return self.disqualified_at is not None
+
+    @property
+    def has_paypal(self) -> bool:
+        return bool(self.paypal_email)
 
 
 class AuditEvent(models.Model):

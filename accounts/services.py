@@ -101,4 +101,9 @@ def user_close(*, user: User, actor: User) -> User:
     locked.save(update_fields=["closed_email", "email", "is_active", "closed_at"])
     EmailAddress.objects.filter(user=locked).delete()
     audit_record(event="account.closed", actor=actor, subject=locked, data={"email": locked.closed_email})
+    if locked.is_sme:
+        # Nobody is left to host them: cancel (and tell the clients of) the consultations never held.
+        from sessions_app.services import consultations_cancel_for_closed_sme
+
+        consultations_cancel_for_closed_sme(sme=locked, actor=actor)
     return locked

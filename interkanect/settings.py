@@ -174,7 +174,7 @@ ACCOUNT_USERNAME_MIN_LENGTH = 3
 # allauth's rate limits stay at their defaults; they are kept in the cache above, which is
 # Redis (shared by every process) whenever REDIS_URL is set.
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[InterKanect] "
-SOCIALACCOUNT_ADAPTER = "allauth.socialaccount.adapter.DefaultSocialAccountAdapter"
+SOCIALACCOUNT_ADAPTER = "payouts.paypal.login.adapter.PayPalLinkAdapter"  # PayPal links a payout account, never logs in
 
 # --- E-mail: console in development, SMTP from the environment in production. ---
 EMAIL_BACKEND = os.environ.get(
@@ -200,7 +200,7 @@ USE_TZ = True
 # --- Static files: WhiteNoise serves them under daphne in production too. ---
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -263,6 +263,75 @@ CURRENCY = os.environ.get("CURRENCY", "USD")
 # refunded); a live one whose room is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
+
+# Payout calendar: holidays of this country (python-holidays code, observed days included) move a payout
+# to the day before.
+PAYOUT_HOLIDAYS_COUNTRY = os.environ.get("PAYOUT_HOLIDAYS_COUNTRY", "US")
+PAYOUT_HOLIDAYS_SUBDIVISION = os.environ.get("PAYOUT_HOLIDAYS_SUBDIVISION", "")
+
+# Free-session policy: over a rolling window, an SME crosses a limit with more than FREE_SESSION_MAX_COUNT
+# free live sessions, or (once they held FREE_SESSION_SHARE_MIN_SESSIONS) more than FREE_SESSION_MAX_SHARE_PERCENT
+# of their live sessions free. Crossing opens a review case for an admin; it never disqualifies by itself.
+# The dashboard warns when FREE_SESSION_WARN_REMAINING or fewer free sessions are left before a limit.
+FREE_SESSION_WINDOW_DAYS = env_int("FREE_SESSION_WINDOW_DAYS", 30)
+FREE_SESSION_MAX_COUNT = env_int("FREE_SESSION_MAX_COUNT", 8)
+FREE_SESSION_MAX_SHARE_PERCENT = env_int("FREE_SESSION_MAX_SHARE_PERCENT", 50)
+FREE_SESSION_SHARE_MIN_SESSIONS = env_int("FREE_SESSION_SHARE_MIN_SESSIONS", 10)
+FREE_SESSION_WARN_REMAINING = env_int("FREE_SESSION_WARN_REMAINING", 2)
+
+# Consultation e-mails: links in them (sent from commands too, with no request) start with SITE_URL;
+# the "about to start" e-mail goes out this many minutes before a scheduled start.
+# Without SITE_URL, production links go to the first allowed host over HTTPS.
+_default_site_url = "http://127.0.0.1:8000" if DEBUG or not ALLOWED_HOSTS else f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+SITE_URL = os.environ.get("SITE_URL", _default_site_url).rstrip("/")
+CONSULTATION_REMINDER_MINUTES = env_int("CONSULTATION_REMINDER_MINUTES", 15)
+
+# --- PayPal (payouts/paypal/). No credentials → the project's own PayPal emulator on 127.0.0.1, which
+# `scripts/dev.py run` (or `manage.py paypal_emulator`) starts; it never runs with DEBUG off. ---
+PAYPAL_CLIENT_ID = os.environ.get("PAYPAL_CLIENT_ID", "")
+PAYPAL_CLIENT_SECRET = os.environ.get("PAYPAL_CLIENT_SECRET", "")
+PAYPAL_EMULATED = not (PAYPAL_CLIENT_ID and PAYPAL_CLIENT_SECRET)
+PAYPAL_MODE = os.environ.get("PAYPAL_MODE", "sandbox")
+if PAYPAL_MODE not in {"sandbox", "live"}:
+    raise ImproperlyConfigured("PAYPAL_MODE is sandbox or live.")
+PAYPAL_EMULATOR_PORT = env_int("PAYPAL_EMULATOR_PORT", 8025)
+if PAYPAL_EMULATED:
+    # The emulator's own development credentials (payouts.paypal.emulator accepts these).
+    PAYPAL_CLIENT_ID, PAYPAL_CLIENT_SECRET = "emulator-client-id", "emulator-client-secret"
+_PAYPAL_HOSTS = {  # (API, web pages) as paypalrestsdk and allauth's PayPal provider know them
+    "live": ("https://api.paypal.com", "https://www.paypal.com"),
+    "sandbox": ("https://api.sandbox.paypal.com", "https://www.sandbox.paypal.com"),
+}
+_PAYPAL_DEFAULT_API, _PAYPAL_DEFAULT_WEB = (
+    (f"http://127.0.0.1:{PAYPAL_EMULATOR_PORT}",) * 2 if PAYPAL_EMULATED else _PAYPAL_HOSTS[PAYPAL_MODE]
+)
+# No trailing slash: paypalrestsdk's join_url doubles the path after one.
+PAYPAL_API_BASE_URL = os.environ.get("PAYPAL_API_BASE_URL", _PAYPAL_DEFAULT_API).rstrip("/")
+PAYPAL_WEB_BASE_URL = os.environ.get("PAYPAL_WEB_BASE_URL", _PAYPAL_DEFAULT_WEB).rstrip("/")
+PAYPAL_TIMEOUT_SECONDS = float(os.environ.get("PAYPAL_TIMEOUT_SECONDS", "15"))
+PAYPAL_RETRIES = env_int("PAYPAL_RETRIES", 2)  # after a timeout, a connection error or a 5xx
+PAYPAL_RETRY_BACKOFF_SECONDS = float(os.environ.get("PAYPAL_RETRY_BACKOFF_SECONDS", "0.5"))
+# "Connect PayPal" (Log in with PayPal) uses the same PayPal app unless PAYPAL_LOGIN_CLIENT_ID is set;
+# PAYPAL_LOGIN=0 turns it off, and SMEs then type their PayPal e-mail address instead (unverified).
+PAYPAL_LOGIN_ENABLED = env_bool("PAYPAL_LOGIN", True)
+SOCIALACCOUNT_PROVIDERS = {
+    "paypal": {
+        # allauth's provider with our base URLs (payouts/paypal/login/), so it also works against the emulator.
+        "provider_class": "payouts.paypal.login.provider.PayPalProvider",
+        "SCOPE": ["openid", "email", "https://uri.paypal.com/services/paypalattributes"],
+        "APPS": [
+            {
+                "client_id": os.environ.get("PAYPAL_LOGIN_CLIENT_ID", PAYPAL_CLIENT_ID),
+                "secret": os.environ.get("PAYPAL_LOGIN_CLIENT_SECRET", PAYPAL_CLIENT_SECRET),
+            }
+        ]
+        if PAYPAL_LOGIN_ENABLED
+        else [],
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = False  # we keep the verified e-mail and payer id, never PayPal's tokens
+# The pages whose form sends the browser on to PayPal add PAYPAL_WEB_BASE_URL to their own CSP
+# form-action (payouts.paypal.web.paypal_form_action); every other page keeps form-action 'self'.
 
 # --- The call (signaling/): ICE servers, TURN REST credentials, the relay's limits. ---
 # No STUN/TURN by default: on one machine or one LAN the browsers reach each other directly.

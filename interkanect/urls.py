@@ -16,4 +16,5 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("sessions_app.urls")),
     path("", include("signaling.urls")),
+    path("payouts/", include("payouts.urls")),
 ]

@@ -58,10 +58,16 @@ def run() -> int:
     say("Starting InterKanect on http://127.0.0.1:8000/  (Ctrl-C stops it)")
     print("    Open http://127.0.0.1:8000/ and log in with a demo login above.", flush=True)
     print("    E-mails (account activation and so on) are printed in this terminal.", flush=True)
+    # The PayPal emulator (payouts/paypal/emulator/), so checkout and "Connect PayPal" work offline.
+    say("Starting the PayPal emulator (its own port; no money moves)")
+    emulator = subprocess.Popen([PYTHON, "manage.py", "paypal_emulator"], cwd=ROOT)
     try:
         return subprocess.call([PYTHON, "manage.py", "runserver", "127.0.0.1:8000"], cwd=ROOT)
     except KeyboardInterrupt:
         return 0
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
 
 
 def test(pytest_args: list[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -26,6 +27,9 @@ class Consultation(models.Model):
 
     OPEN_STATES = (State.CREATED, State.CLAIMED, State.READY, State.LIVE)
     ROOM_STATES = (State.READY, State.LIVE)
+    CLOSED_STATES = (State.COMPLETED, State.CANCELLED, State.EXPIRED)
+    # Who may cancel, and until when: the SME before it was live, the client before it is ready (paid).
+    CANCEL_STATES = {"sme": (State.CREATED, State.CLAIMED, State.READY), "client": (State.CLAIMED,)}
 
     token = models.CharField(max_length=64, unique=True, default=new_join_token, editable=False)
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_consultations")
@@ -42,6 +46,15 @@ class Consultation(models.Model):
     price_cents = models.BigIntegerField(help_text="0 for a free session.")
     currency = models.CharField(max_length=3, default="USD")
     scheduled_start = models.DateTimeField(null=True, blank=True)
+    scheduled_tz = models.CharField(
+        max_length=64, blank=True, help_text="The SME's time zone when they set the start (IANA name), for e-mails."
+    )
+    reminder_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the 'about to start' e-mail went out; it goes out once."
+    )
+    creation_key = models.CharField(
+        max_length=64, blank=True, help_text="The create form's one-time key: a double submit creates one consultation."
+    )
     state = models.CharField(max_length=12, choices=State.choices, default=State.CREATED, db_index=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
@@ -75,6 +88,11 @@ class Consultation(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(client=models.F("sme")), name="consultation_client_is_not_the_sme"
             ),
+            models.UniqueConstraint(
+                fields=["sme", "creation_key"],
+                condition=~models.Q(creation_key=""),
+                name="consultation_one_per_creation_key",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,6 +108,16 @@ class Consultation(models.Model):
     @property
     def total_minutes(self) -> int:
         return self.agreed_minutes + self.extension_minutes
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state in self.CLOSED_STATES
+
+    @property
+    def scheduled_end(self):
+        if self.scheduled_start is None:
+            return None
+        return self.scheduled_start + timedelta(minutes=self.total_minutes)
 
     def member_role(self, user) -> str | None:
         """'sme' or 'client' for the two members of this consultation, None for anyone else."""
@@ -128,3 +156,93 @@ class ConsultationExtension(models.Model):
 
     def __str__(self) -> str:
         return f"+{self.minutes} min ({self.state})"
+
+
+class FreeSessionReviewCase(models.Model):
+    """An SME crossed a free-session limit: the figures that triggered it, and one admin decision on it.
+
+    The policy opens a case (sessions_app.policy_services); it never disqualifies by itself. An admin
+    decides it once in Django admin; the decision is never edited afterwards, and a later reinstatement
+    is recorded beside it, not over it.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISQUALIFIED = "disqualified", "Disqualified"
+        DISMISSED = "dismissed", "Dismissed"
+        REINSTATED = "reinstated", "Disqualified, then reinstated"
+
+    class OpenConsultations(models.TextChoices):
+        """What a disqualification does with the SME's consultations that were not held yet."""
+
+        CANCEL = "cancel", "Cancel them (a paid one is refunded)"
+        LEAVE = "leave", "Leave them for admins to decide"
+
+    sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="free_session_cases")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    # The figures that opened the case, as they were then (the limits too: settings may change later).
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    live_sessions = models.PositiveIntegerField(help_text="Sessions that went live in the window.")
+    free_sessions = models.PositiveIntegerField(help_text="Of those, the free ones.")
+    max_count = models.PositiveIntegerField(help_text="Free sessions allowed in the window.")
+    max_share_percent = models.PositiveIntegerField(help_text="Share of free sessions allowed, in percent.")
+    share_min_sessions = models.PositiveIntegerField(help_text="Live sessions from which the share limit applies.")
+    crossed = models.CharField(max_length=80, help_text="Which limit was crossed.")
+
+    # The decision: made once.
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_text = models.TextField(
+        blank=True, help_text="Disqualified: the reason the SME is shown. Dismissed: the admin's note."
+    )
+    open_consultations = models.CharField(max_length=8, choices=OpenConsultations.choices, blank=True)
+    cancelled_consultations = models.PositiveIntegerField(default=0)
+
+    # A reinstatement after a disqualification: a second decision, recorded beside the first.
+    reinstated_at = models.DateTimeField(null=True, blank=True)
+    reinstated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reinstatement_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        verbose_name = "free-session review case"
+        permissions = [
+            ("review_free_session_case", "Can review free-session cases: disqualify, dismiss, reinstate SMEs"),
+        ]
+        constraints = [
+            # Evaluation is idempotent; the database refuses a second open case even under a race.
+            models.UniqueConstraint(
+                fields=["sme"], condition=models.Q(status="open"), name="one_open_free_session_case_per_sme"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="open", decided_at__isnull=True, decided_by__isnull=True)
+                | (~models.Q(status="open") & models.Q(decided_at__isnull=False, decided_by__isnull=False)),
+                name="free_session_case_decided_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["open", "dismissed"]) | ~models.Q(decision_text=""),
+                name="free_session_case_disqualification_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="reinstated", reinstated_at__isnull=False, reinstated_by__isnull=False)
+                | (~models.Q(status="reinstated") & models.Q(reinstated_at__isnull=True)),
+                name="free_session_case_reinstated_iff_recorded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Free sessions of {self.sme} ({self.get_status_display().lower()}, {self.opened_at:%Y-%m-%d})"
+
+    @property
+    def figures_text(self) -> str:
+        return (
+            f"{self.free_sessions} of {self.live_sessions} live sessions free "
+            f"({self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d})"
+        )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import F, Prefetch
+
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 
-from .models import Consultation
+from .models import Consultation, ConsultationExtension
 
 State = Consultation.State
 
@@ -59,3 +61,40 @@ def room_admission(*, token: str, user: User) -> RoomAdmission:
         )
         return RoomAdmission(False, role, "not_ready", reason, consultation)
     return RoomAdmission(True, role, "ok", "", consultation)
+
+
+def consultation_can_cancel(*, consultation: Consultation, user: User) -> bool:
+    """Whether this user may cancel it now (the same rule consultation_cancel applies)."""
+    role = consultation.member_role(user)
+    return role is not None and consultation.state in Consultation.CANCEL_STATES[role]
+
+
+@dataclass(frozen=True)
+class ConsultationLists:
+    open: list[Consultation]
+    past: list[Consultation]
+
+
+PAST_SHOWN = 20
+
+
+def _lists(queryset) -> ConsultationLists:
+    queryset = queryset.select_related("sme__sme_profile", "client").prefetch_related(
+        Prefetch("extensions", queryset=ConsultationExtension.objects.order_by("proposed_at"))
+    )
+    open_ = list(
+        queryset.filter(state__in=Consultation.OPEN_STATES).order_by(
+            F("scheduled_start").asc(nulls_last=True), "-created_at"
+        )
+    )
+    past = list(queryset.filter(state__in=Consultation.CLOSED_STATES).order_by("-ended_at", "-created_at")[:PAST_SHOWN])
+    return ConsultationLists(open=open_, past=past)
+
+
+def consultations_for_sme(*, sme: User) -> ConsultationLists:
+    """The SME's open consultations (soonest first), then the most recent past ones."""
+    return _lists(Consultation.objects.filter(sme=sme))
+
+
+def consultations_for_client(*, client: User) -> ConsultationLists:
+    return _lists(Consultation.objects.filter(client=client))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ from accounts.selectors import sme_hosting_standing
 from accounts.services import audit_record
 
 from .models import Consultation, ConsultationExtension
+from .notifications import consultation_notify_on_commit
 
 State = Consultation.State
 
@@ -61,6 +63,11 @@ def _transition(
     return True
 
 
+def _is_int(value) -> bool:
+    # Money and minutes are whole numbers: a float or a Decimal here is a bug upstream, not something to round.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 @transaction.atomic
 def consultation_create(
     *,
@@ -69,27 +76,57 @@ def consultation_create(
     agreed_minutes: int,
     price_cents: int,
     scheduled_start: datetime | None = None,
+    scheduled_tz: str = "",
+    creation_key: str = "",
 ) -> Consultation:
+    """A new consultation waiting for its client. The same creation_key (one per form) creates it only once."""
     standing = sme_hosting_standing(user=sme)
     if not standing.allowed:
         raise ConsultationError(standing.reason, code="not_allowed")
+    if creation_key:
+        existing = Consultation.objects.filter(sme=sme, creation_key=creation_key).first()
+        if existing is not None:
+            return existing  # a double click or a resubmitted form
+    title = title.strip()
     errors = {}
-    if not title.strip():
+    if not title:
         errors["title"] = "Give the consultation a title, for example: Tax return review."
-    if not 1 <= agreed_minutes <= MAX_MINUTES:
+    elif len(title) > Consultation._meta.get_field("title").max_length:
+        errors["title"] = "Keep the title under 120 characters."
+    if not _is_int(agreed_minutes) or not 1 <= agreed_minutes <= MAX_MINUTES:
         errors["agreed_minutes"] = f"The duration is between 1 and {MAX_MINUTES} minutes."
-    if not 0 <= price_cents <= MAX_PRICE_CENTS:
+    if not _is_int(price_cents) or not 0 <= price_cents <= MAX_PRICE_CENTS:
         errors["price_cents"] = f"The price is between 0 and {MAX_PRICE_CENTS // 100:,}."
+    if scheduled_start is not None:
+        if timezone.is_naive(scheduled_start):
+            raise ValueError("scheduled_start must be an aware datetime")
+        if scheduled_start <= timezone.now():
+            errors["scheduled_start"] = "That time has passed. Choose a start in the future, or leave it empty."
+    if scheduled_tz:
+        try:
+            ZoneInfo(scheduled_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["scheduled_start"] = f"Unknown time zone {scheduled_tz!r}."
     if errors:
         raise ValidationError(errors)
-    consultation = Consultation.objects.create(
-        sme=sme,
-        title=title.strip(),
-        agreed_minutes=agreed_minutes,
-        price_cents=price_cents,
-        currency=settings.CURRENCY,
-        scheduled_start=scheduled_start,
-    )
+    try:
+        with transaction.atomic():
+            consultation = Consultation.objects.create(
+                sme=sme,
+                title=title,
+                agreed_minutes=agreed_minutes,
+                price_cents=price_cents,
+                currency=settings.CURRENCY,
+                scheduled_start=scheduled_start,
+                scheduled_tz=scheduled_tz if scheduled_start else "",
+                creation_key=creation_key,
+            )
+    except IntegrityError:
+        # Two submits of one form at the same moment: the other one created it.
+        existing = Consultation.objects.filter(sme=sme, creation_key=creation_key).first() if creation_key else None
+        if existing is None:
+            raise
+        return existing
     audit_record(
         event="consultation.created",
         actor=sme,
@@ -105,12 +142,18 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
     """The first client to open the link owns it. A free consultation is ready at once."""
     if client.pk == consultation.sme_id:
         raise ConsultationError("This is your own consultation: send the link to your client.", code="own")
-    if consultation.client_id == client.pk:
+    if consultation.client_id == client.pk and not consultation.is_closed:
         return consultation  # a second click, or the same person in another tab
     if not client.is_client:
         raise ConsultationError(
             "Consultations are booked with a client account. Log out and log in (or sign up) as a client.",
             code="not_client",
+        )
+    if not client.is_active or client.is_closed:
+        raise ConsultationError("This account is closed; open a new client account to book.", code="not_client")
+    if consultation.state == State.CREATED and not sme_hosting_standing(user=consultation.sme).allowed:
+        raise ConsultationError(
+            "The expert can no longer host consultations, so this one cannot be booked.", code="sme_not_allowed"
         )
     now = timezone.now()
     claimed = _transition(
@@ -123,20 +166,30 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
         also=Q(client__isnull=True),
     )
     if not claimed:
+        if consultation.is_closed and consultation.client_id in (None, client.pk):
+            raise ConsultationError(
+                f"This consultation is {consultation.get_state_display().lower()}; ask the expert for a new link.",
+                code="closed",
+            )
         if consultation.client_id == client.pk:
-            return consultation
-        if consultation.state in (State.CANCELLED, State.EXPIRED, State.COMPLETED):
-            raise ConsultationError("This consultation is no longer open.", code="closed")
-        raise ConsultationError("This consultation belongs to someone else.", code="taken")
+            return consultation  # the same person's other tab got there first
+        raise ConsultationError(
+            "This consultation belongs to someone else: another client claimed it first. "
+            "Ask the expert for a link of your own.",
+            code="taken",
+        )
     if consultation.is_free:
+        # Claimed and ready in one step: one e-mail ("the room is open") says both.
         consultation_mark_ready(consultation=consultation)
+    else:
+        consultation_notify_on_commit(consultation=consultation, kind="claimed")
     return consultation
 
 
 @transaction.atomic
 def consultation_mark_ready(*, consultation: Consultation, actor: User | None = None) -> bool:
     """Claimed → ready: free, or paid (checkout calls this once the payment is captured)."""
-    return _transition(
+    done = _transition(
         consultation,
         from_states=(State.CLAIMED,),
         to_state=State.READY,
@@ -144,12 +197,15 @@ def consultation_mark_ready(*, consultation: Consultation, actor: User | None = 
         actor=actor,
         extra={"ready_at": timezone.now()},
     )
+    if done:
+        consultation_notify_on_commit(consultation=consultation, kind="ready")
+    return done
 
 
 @transaction.atomic
 def consultation_go_live(*, consultation: Consultation) -> bool:
     """Ready → live, the first time both people are connected at once. The timer starts here."""
-    return _transition(
+    went_live = _transition(
         consultation,
         from_states=(State.READY,),
         to_state=State.LIVE,
@@ -157,6 +213,14 @@ def consultation_go_live(*, consultation: Consultation) -> bool:
         actor=None,
         extra={"live_at": timezone.now()},
     )
+    if went_live and consultation.is_free:
+        # A free session counts from now: the free-session policy looks at the SME once this commits
+        # (robust: a failure there is logged and never disturbs the room).
+        from .policy_services import policy_evaluate_after_live
+
+        sme_id = consultation.sme_id
+        transaction.on_commit(lambda: policy_evaluate_after_live(sme_id=sme_id), robust=True)
+    return went_live
 
 
 @transaction.atomic
@@ -176,15 +240,18 @@ def consultation_complete(*, consultation: Consultation, actor: User | None) -> 
 
 @transaction.atomic
 def consultation_cancel(*, consultation: Consultation, actor: User, reason: str = "") -> bool:
-    """The SME may cancel before it was live; the client before it is ready (paid)."""
+    """The SME may cancel before it was live; the client before it is ready (paid).
+
+    Returns False when it was already cancelled (a double click); raises when it is too late.
+    """
     if actor.pk == consultation.sme_id:
-        allowed = (State.CREATED, State.CLAIMED, State.READY)
-        too_late = "It was already live, so it can no longer be cancelled; end it instead."
-    elif actor.pk == consultation.client_id:
-        allowed = (State.CLAIMED,)
-        too_late = "It is already paid or ready; ask the expert to cancel it."
+        allowed = Consultation.CANCEL_STATES["sme"]
+        too_late = "It was already live, so it can no longer be cancelled; end it in the room instead."
+    elif consultation.client_id is not None and actor.pk == consultation.client_id:
+        allowed = Consultation.CANCEL_STATES["client"]
+        too_late = "It is already paid or ready, so only the expert can cancel it now: ask the expert to cancel it."
     elif actor.is_staff:
-        allowed = (State.CREATED, State.CLAIMED, State.READY)
+        allowed = Consultation.CANCEL_STATES["sme"]
         too_late = "It was already live, so it can no longer be cancelled."
     else:
         raise ConsultationError("Only its expert or its client can cancel a consultation.", code="not_member")
@@ -194,11 +261,18 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
         to_state=State.CANCELLED,
         event="consultation.cancelled",
         actor=actor,
-        extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": reason[:200]},
+        extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": reason.strip()[:200]},
     )
-    if not done and consultation.state != State.CANCELLED:
-        raise ConsultationError(too_late, code="too_late")
-    return done
+    if done:
+        consultation_notify_on_commit(consultation=consultation, kind="cancelled")
+        return True
+    if consultation.state == State.CANCELLED:
+        return False
+    if consultation.state in (State.COMPLETED, State.EXPIRED):
+        raise ConsultationError(
+            f"It is already {consultation.get_state_display().lower()}; there is nothing to cancel.", code="closed"
+        )
+    raise ConsultationError(too_late, code="too_late")
 
 
 @transaction.atomic
@@ -305,11 +379,14 @@ def room_member_disconnect(*, consultation: Consultation, user: User, channel_na
 
 
 def consultations_expire_due(*, now: datetime | None = None) -> int:
+    """Expire what was never live within the allowed days after its creation or its scheduled start, if later."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.CONSULTATION_EXPIRE_DAYS)
     count = 0
     for consultation in Consultation.objects.filter(
-        state__in=(State.CREATED, State.CLAIMED, State.READY), created_at__lt=cutoff
+        Q(scheduled_start__isnull=True) | Q(scheduled_start__lt=cutoff),
+        state__in=(State.CREATED, State.CLAIMED, State.READY),
+        created_at__lt=cutoff,
     ):
         count += consultation_expire(consultation=consultation)
     return count
@@ -325,4 +402,47 @@ def consultations_complete_due(*, now: datetime | None = None) -> int:
         left_at = consultation.last_left_at or agreed_end
         if now >= max(agreed_end, left_at) + grace:
             count += consultation_complete(consultation=consultation, actor=None)
+    return count
+
+
+def consultations_remind_due(*, now: datetime | None = None) -> int:
+    """Send the "about to start" e-mails, once each, for booked consultations starting within the lead time."""
+    now = now or timezone.now()
+    lead = timedelta(minutes=settings.CONSULTATION_REMINDER_MINUTES)
+    count = 0
+    due = Consultation.objects.filter(
+        state__in=(State.CLAIMED, State.READY),
+        reminder_sent_at__isnull=True,
+        scheduled_start__gt=now,
+        scheduled_start__lte=now + lead,
+    )
+    for consultation in due:
+        with transaction.atomic():
+            # The conditional UPDATE is the record: two runs at once still send one reminder.
+            if Consultation.objects.filter(pk=consultation.pk, reminder_sent_at__isnull=True).update(
+                reminder_sent_at=now
+            ):
+                consultation_notify_on_commit(consultation=consultation, kind="starting")
+                count += 1
+    return count
+
+
+# --- Closing an SME account (called by accounts.services.user_close). ---
+
+
+@transaction.atomic
+def consultations_cancel_for_closed_sme(*, sme: User, actor: User) -> int:
+    """Cancel the SME's consultations that were never live: nobody is left to host them. Live ones complete as usual."""
+    count = 0
+    for consultation in Consultation.objects.filter(sme=sme, state__in=Consultation.CANCEL_STATES["sme"]):
+        if _transition(
+            consultation,
+            from_states=Consultation.CANCEL_STATES["sme"],
+            to_state=State.CANCELLED,
+            event="consultation.cancelled",
+            actor=actor,
+            extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": "The expert closed their account."},
+        ):
+            consultation_notify_on_commit(consultation=consultation, kind="cancelled")
+            count += 1
     return count

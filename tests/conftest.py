@@ -23,6 +23,29 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(scope="session")
+def paypal_emulator_server():
+    """The project's PayPal emulator on a free port of 127.0.0.1, for the whole session."""
+    from payouts.paypal.emulator import PayPalEmulator
+
+    emulator = PayPalEmulator(hang_seconds=10).serve()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def paypal_emulator(paypal_emulator_server, settings):
+    """The emulator, emptied, with this process's PayPal settings pointing at it (short timeout, no backoff)."""
+    from payouts.paypal.emulator import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+
+    paypal_emulator_server.reset()
+    settings.PAYPAL_API_BASE_URL = settings.PAYPAL_WEB_BASE_URL = paypal_emulator_server.url
+    settings.PAYPAL_CLIENT_ID, settings.PAYPAL_CLIENT_SECRET = EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET
+    settings.PAYPAL_TIMEOUT_SECONDS = 1.0
+    settings.PAYPAL_RETRY_BACKOFF_SECONDS = 0
+    return paypal_emulator_server
+
+
 def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
     # rest of the session, after which async tests (Channels consumers) can no longer run.

@@ -175,3 +175,13 @@ def test_help_page_answers_the_sme_questions(client):
         "does not record",
     ]:
         assert answer in page
+
+
+def test_password_reset_sends_a_link_that_sets_a_new_password(client):
+    make_client(username="hal")
+    client.post(reverse("account_reset_password"), {"email": "hal@example.com"})
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body).group(1)
+    form_page = client.get(link, follow=True)
+    new_password = "another-Strong-pass-7"
+    client.post(form_page.redirect_chain[-1][0], {"password1": new_password, "password2": new_password})
+    assert client.login(username="hal", password=new_password)

@@ -111,8 +111,8 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_app(django_db_setup, django_db_blocker, tmp_path_factory):
-    """daphne serving the app (HTTP and WebSockets) against the test database."""
+def live_app(django_db_setup, django_db_blocker, tmp_path_factory, paypal_emulator_server):
+    """daphne serving the app (HTTP and WebSockets) against the test database (and the test PayPal emulator)."""
     from django.db import connection
 
     with django_db_blocker.unblock():
@@ -129,6 +129,9 @@ def live_app(django_db_setup, django_db_blocker, tmp_path_factory):
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(mail_dir),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The session's PayPal emulator, not whatever may listen on the development port.
+        "PAYPAL_API_BASE_URL": paypal_emulator_server.url,
+        "PAYPAL_WEB_BASE_URL": paypal_emulator_server.url,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = log_path.open("w")

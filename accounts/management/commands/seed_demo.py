@@ -1,9 +1,11 @@
 """Create the demo data: accounts for each role, and what other apps add. Safe to run again: nothing doubles."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, demo_accounts_ensure
+from sessions_app.demo import demo_consultation_ensure
 
 
 class Command(BaseCommand):
@@ -15,3 +17,6 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo logins (password for each: {DEMO_PASSWORD}):"))
         for role, user in accounts.items():
             self.stdout.write(f"  {role:<7} {user.username}")
+        consultation = demo_consultation_ensure(sme=accounts["sme"], client=accounts["client"])
+        link = settings.SITE_URL + consultation.get_absolute_url()
+        self.stdout.write(f"Demo consultation between demo-sme and demo-client (free, room open): {link}")

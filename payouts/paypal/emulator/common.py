@@ -1,0 +1,87 @@
+"""What the emulator's parts share: its credentials, the rules on e-mail addresses, its state, errors."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+EMULATOR_CLIENT_ID = "emulator-client-id"
+EMULATOR_CLIENT_SECRET = "emulator-client-secret"
+PAYPAL_ATTRIBUTES_SCOPE = "https://uri.paypal.com/services/paypalattributes"
+FAULTS = {"timeout", "server_error", "accept_then_timeout"}
+INSUFFICIENT_FUNDS_FROM = Decimal("100000.00")
+
+
+def payer_id_for(email: str) -> str:
+    """PayPal payer ids are 13 characters; ours derive from the address so they are the same every run."""
+    digest = hashlib.sha256(email.strip().lower().encode()).digest()
+    return base64.b32encode(digest).decode()[:13]
+
+
+def payout_outcome(email: str) -> tuple[str, str]:
+    """(final transaction_status, error name) of a payout item to this address."""
+    local = email.split("@", 1)[0].lower()
+    for word, status, error in (
+        ("unclaimed", "UNCLAIMED", "RECEIVER_UNREGISTERED"),
+        ("failed", "FAILED", "RECEIVER_ACCOUNT_LOCKED"),
+        ("returned", "RETURNED", "RECEIVER_UNCONFIRMED"),
+        ("pending", "PENDING", ""),
+    ):
+        if word in local:
+            return status, error
+    return "SUCCESS", ""
+
+
+def new_id(prefix: str, length: int = 17) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, name: str, message: str, details: list | None = None) -> None:
+        super().__init__(message)
+        self.status, self.name, self.message, self.details = status, name, message, details or []
+
+    def body(self) -> dict:
+        body = {"name": self.name, "message": self.message, "debug_id": new_id("", 13).lower()}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+@dataclass
+class Fault:
+    kind: str
+    path: str
+    times: int
+
+
+@dataclass
+class State:
+    tokens: set[str] = field(default_factory=set)
+    payments: dict[str, dict] = field(default_factory=dict)
+    payments_by_token: dict[str, str] = field(default_factory=dict)
+    sales: dict[str, dict] = field(default_factory=dict)
+    batches: dict[str, dict] = field(default_factory=dict)
+    sender_batch_ids: set[str] = field(default_factory=set)
+    items: dict[str, dict] = field(default_factory=dict)
+    auth_codes: dict[str, dict] = field(default_factory=dict)
+    login_tokens: dict[str, dict] = field(default_factory=dict)
+    emails_by_payer_id: dict[str, str] = field(default_factory=dict)
+    answered: dict[tuple[str, str], tuple[int, dict]] = field(default_factory=dict)
+    requests: list[dict] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+
+
+def money(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError from None
+    if amount != amount.quantize(Decimal("0.01")) or amount <= 0:
+        raise ValueError
+    return amount

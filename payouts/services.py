@@ -1,0 +1,220 @@
+"""Every write to money: ledger entries, and the PayPal account an SME is paid to.
+
+A ledger service records one source event once: its idempotency key names the event, the database
+refuses a second row with it, and a repeat call returns the entry already there.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import SMEProfile, User
+from accounts.services import audit_record
+from sessions_app.models import Consultation
+
+from .models import LedgerEntry
+
+Kind = LedgerEntry.Kind
+
+
+class LedgerError(ValueError):
+    """An entry that must not be recorded; the message says why."""
+
+
+def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
+    """Insert the entry, or return the one already recorded for the same source event."""
+    key = fields["idempotency_key"]
+    try:
+        with transaction.atomic():
+            entry = LedgerEntry.objects.create(**fields)
+    except IntegrityError:
+        existing = LedgerEntry.objects.filter(idempotency_key=key).first()
+        if existing is None:
+            raise  # another constraint: a bug in the caller, not a repeat
+        return existing
+    audit_record(
+        event=event,
+        actor=actor,
+        subject=entry.account,
+        target=entry,
+        data={"amount_cents": entry.amount_cents, "currency": entry.currency, "key": key},
+    )
+    return entry
+
+
+@transaction.atomic
+def ledger_credit_earning(*, consultation: Consultation) -> LedgerEntry:
+    """Credit the SME with the price of a paid consultation that completed. Once per consultation."""
+    if consultation.state != Consultation.State.COMPLETED:
+        raise LedgerError("Only a completed consultation earns its SME a credit.")
+    if consultation.price_cents <= 0:
+        raise LedgerError("A free consultation earns nothing to credit.")
+    return _record(
+        event="ledger.earning_credited",
+        actor=None,
+        account=consultation.sme,
+        kind=Kind.EARNING,
+        amount_cents=consultation.price_cents,
+        currency=consultation.currency,
+        idempotency_key=f"earning:consultation:{consultation.pk}",
+        consultation=consultation,
+    )
+
+
+@transaction.atomic
+def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payout_item_ref: str) -> LedgerEntry:
+    """Debit what one payout item sends to the SME (amount_cents > 0). Once per payout item."""
+    if amount_cents <= 0:
+        raise LedgerError("A payout sends a positive amount.")
+    if not payout_item_ref:
+        raise LedgerError("A payout debit names its payout item.")
+    if len(currency) != 3:
+        raise LedgerError("A currency is a three-letter code such as USD.")
+    return _record(
+        event="ledger.payout_debited",
+        actor=None,
+        account=account,
+        kind=Kind.PAYOUT,
+        amount_cents=-amount_cents,
+        currency=currency,
+        idempotency_key=f"payout:{payout_item_ref}",
+        payout_item_ref=payout_item_ref,
+    )
+
+
+@transaction.atomic
+def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
+    """Credit back a payout item that PayPal reports FAILED, RETURNED or UNCLAIMED. Once per item."""
+    debit = LedgerEntry.objects.filter(idempotency_key=f"payout:{payout_item_ref}").first()
+    if debit is None:
+        raise LedgerError(f"No payout was debited for the item {payout_item_ref!r}; there is nothing to reverse.")
+    return _record(
+        event="ledger.payout_reversed",
+        actor=None,
+        account=debit.account,
+        kind=Kind.PAYOUT_REVERSAL,
+        amount_cents=-debit.amount_cents,
+        currency=debit.currency,
+        idempotency_key=f"payout-reversal:{payout_item_ref}",
+        payout_item_ref=payout_item_ref,
+        reason=f"PayPal reported the payout item {status}.",
+    )
+
+
+@transaction.atomic
+def ledger_adjust(
+    *,
+    account: User,
+    amount_cents: int,
+    reason: str,
+    admin: User,
+    currency: str | None = None,
+    request_key: str | None = None,
+) -> LedgerEntry:
+    """An admin's correction of an SME's balance, either sign, with a reason.
+
+    request_key comes from the form that was shown, so submitting that form twice records it once.
+    """
+    errors = {}
+    if amount_cents == 0:
+        errors["amount_cents"] = "Enter an amount in cents other than 0 (negative to take money off the balance)."
+    if not reason.strip():
+        errors["reason"] = "Say why the balance is adjusted; the SME's history keeps it."
+    if not admin.is_staff:
+        errors["__all__"] = "Only staff can adjust a balance."
+    if errors:
+        raise ValidationError(errors)
+    return _record(
+        event="ledger.adjusted",
+        actor=admin,
+        account=account,
+        kind=Kind.ADJUSTMENT,
+        amount_cents=amount_cents,
+        currency=currency or settings.CURRENCY,
+        idempotency_key=f"adjustment:{request_key or uuid.uuid4()}",
+        created_by=admin,
+        reason=reason.strip(),
+    )
+
+
+# --- The PayPal account an SME is paid to (stored on accounts.SMEProfile). ---
+
+PAYPAL_FIELDS = ["paypal_email", "paypal_payer_id", "paypal_verified", "paypal_linked_at"]
+
+
+def _paypal_saved(locked: SMEProfile, profile: SMEProfile) -> SMEProfile:
+    locked.save(update_fields=PAYPAL_FIELDS)
+    for name in PAYPAL_FIELDS:  # the caller's instance shows the change too
+        setattr(profile, name, getattr(locked, name))
+    return locked
+
+
+def _paypal_snapshot(profile: SMEProfile) -> dict:
+    return {"email": profile.paypal_email, "payer_id": profile.paypal_payer_id, "verified": profile.paypal_verified}
+
+
+@transaction.atomic
+def sme_paypal_connect(*, profile: SMEProfile, email: str, payer_id: str, actor: User) -> SMEProfile:
+    """Link the PayPal account that "Log in with PayPal" verified (replacing any earlier one)."""
+    if not email or not payer_id:
+        raise ValidationError(
+            "PayPal did not share your e-mail address and account ID. Try Connect PayPal again and allow both."
+        )
+    locked = SMEProfile.objects.select_for_update().get(pk=profile.pk)
+    before = _paypal_snapshot(locked)
+    locked.paypal_email = email.strip().lower()
+    locked.paypal_payer_id = payer_id.strip()
+    locked.paypal_verified = True
+    locked.paypal_linked_at = timezone.now()
+    locked.full_clean(exclude=["user", "display_name", "headline"])
+    _paypal_saved(locked, profile)
+    audit_record(
+        event="paypal.connected",
+        actor=actor,
+        subject=locked.user,
+        target=locked,
+        data={"from": before, "to": _paypal_snapshot(locked)},
+    )
+    return locked
+
+
+@transaction.atomic
+def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> SMEProfile:
+    """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified."""
+    locked = SMEProfile.objects.select_for_update().get(pk=profile.pk)
+    before = _paypal_snapshot(locked)
+    locked.paypal_email = email.strip().lower()
+    locked.paypal_payer_id = ""
+    locked.paypal_verified = False
+    locked.paypal_linked_at = timezone.now()
+    locked.full_clean(exclude=["user", "display_name", "headline"])
+    _paypal_saved(locked, profile)
+    audit_record(
+        event="paypal.email_entered",
+        actor=actor,
+        subject=locked.user,
+        target=locked,
+        data={"from": before, "to": _paypal_snapshot(locked)},
+    )
+    return locked
+
+
+@transaction.atomic
+def sme_paypal_disconnect(*, profile: SMEProfile, actor: User) -> SMEProfile:
+    """Unlink the SME's PayPal account. Their balance stays until they link another."""
+    locked = SMEProfile.objects.select_for_update().get(pk=profile.pk)
+    if not locked.paypal_email:
+        raise ValidationError("No PayPal account is linked.")
+    before = _paypal_snapshot(locked)
+    locked.paypal_email = ""
+    locked.paypal_payer_id = ""
+    locked.paypal_verified = False
+    locked.paypal_linked_at = None
+    _paypal_saved(locked, profile)
+    audit_record(event="paypal.disconnected", actor=actor, subject=locked.user, target=locked, data={"from": before})
+    return locked

@@ -1,0 +1,65 @@
+"""The .ics (RFC 5545) file of a scheduled consultation, for the download and the e-mail attachments."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Consultation
+
+
+def _escape(text: str) -> str:
+    for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\r\n", "\\n"), ("\n", "\\n")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _fold(line: str) -> str:
+    # RFC 5545 §3.1: lines longer than 75 octets continue on the next line after a space.
+    raw = line.encode()
+    if len(raw) <= 75:
+        return line
+    parts, start = [], 0
+    while start < len(raw):
+        end = min(start + (75 if start == 0 else 74), len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never split inside a UTF-8 character
+            end -= 1
+        parts.append(raw[start:end].decode())
+        start = end
+    return "\r\n ".join(parts)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def consultation_ics(consultation: Consultation, *, cancelled: bool = False) -> str:
+    """One VEVENT at the scheduled start for the agreed minutes; a cancelled one tells calendars to drop it."""
+    if consultation.scheduled_start is None:
+        raise ValueError("Only a consultation with a scheduled start has a calendar entry.")
+    join_url = settings.SITE_URL + consultation.get_absolute_url()
+    sme_name = consultation.sme.sme_profile.display_name if hasattr(consultation.sme, "sme_profile") else ""
+    description = f"InterKanect video consultation with {sme_name or consultation.sme.username}.\nJoin: {join_url}"
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//InterKanect//Consultations//EN",
+        "CALSCALE:GREGORIAN",
+        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
+        "BEGIN:VEVENT",
+        # Stable across downloads and e-mails, so a calendar updates (or drops) the same entry.
+        f"UID:consultation-{consultation.pk}@interkanect",
+        f"SEQUENCE:{1 if cancelled else 0}",
+        f"DTSTAMP:{_utc(timezone.now())}",
+        f"DTSTART:{_utc(consultation.scheduled_start)}",
+        f"DTEND:{_utc(consultation.scheduled_end)}",
+        f"SUMMARY:{_escape(consultation.title)}",
+        f"DESCRIPTION:{_escape(description)}",
+        f"URL:{join_url}",
+        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(_fold(line) for line in lines) + "\r\n"

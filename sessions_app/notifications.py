@@ -1,0 +1,82 @@
+"""E-mails to the SME and the client when a consultation is claimed, ready, cancelled or about to start."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .calendar import consultation_ics
+from .models import Consultation
+
+logger = logging.getLogger(__name__)
+
+SUBJECTS = {
+    "claimed": "{title}: claimed, waiting for payment",
+    "ready": "{title}: the room is open",
+    "cancelled": "{title}: cancelled",
+    "starting": "{title}: starts in {minutes} minutes",
+}
+WITH_CALENDAR = {"claimed", "ready", "cancelled"}
+
+
+def consultation_notify_on_commit(*, consultation: Consultation, kind: str) -> None:
+    """Send the e-mails once the transaction that changed the consultation has committed (never for a rollback)."""
+    if kind not in SUBJECTS:
+        raise ValueError(f"Unknown consultation e-mail: {kind}")
+    transaction.on_commit(partial(_send, consultation.pk, kind))
+
+
+def _when(consultation: Consultation) -> dict[str, str]:
+    start = consultation.scheduled_start
+    if start is None:
+        return {}
+    fmt = "%A %d %B %Y, %H:%M"
+    when = {"utc": start.astimezone(ZoneInfo("UTC")).strftime(fmt) + " UTC"}
+    zone = consultation.scheduled_tz
+    if zone and zone != "UTC":
+        when["sme_tz"] = f"{start.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone}, the expert's time zone)"
+    return when
+
+
+def _send(consultation_id: int, kind: str) -> None:
+    consultation = Consultation.objects.select_related("sme__sme_profile", "client").get(pk=consultation_id)
+    profile = getattr(consultation.sme, "sme_profile", None)
+    sme_name = profile.display_name if profile else consultation.sme.username
+    client_name = consultation.client.username if consultation.client else ""
+    context = {
+        "consultation": consultation,
+        "sme_name": sme_name,
+        "client_name": client_name,
+        "join_url": settings.SITE_URL + consultation.get_absolute_url(),
+        "room_url": settings.SITE_URL + reverse("room", args=[consultation.token]),
+        "dashboard_url": settings.SITE_URL + reverse("dashboard"),
+        "when": _when(consultation),
+        "reminder_minutes": settings.CONSULTATION_REMINDER_MINUTES,
+    }
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(
+        title=consultation.title, minutes=settings.CONSULTATION_REMINDER_MINUTES
+    )
+    attachment = None
+    if kind in WITH_CALENDAR and consultation.scheduled_start is not None:
+        attachment = consultation_ics(consultation, cancelled=kind == "cancelled")
+    messages = []
+    for role, person in (("sme", consultation.sme), ("client", consultation.client)):
+        if person is None or not person.email:  # no client yet, or a closed account (its address is freed)
+            continue
+        body = render_to_string(f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person})
+        message = EmailMessage(subject=subject, body=body, to=[person.email])
+        if attachment:
+            message.attach("consultation.ics", attachment, "text/calendar")
+        messages.append(message)
+    try:
+        get_connection().send_messages(messages)
+    except Exception:
+        # The change itself is committed; a mail server fault must not turn it into an error page.
+        logger.exception("Could not send the %r e-mails of consultation %s", kind, consultation_id)

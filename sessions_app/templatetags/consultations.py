@@ -1,0 +1,70 @@
+"""Template helpers for consultation pages, lists and e-mails: prices, local times, links, the lists themselves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django import template
+from django.utils.html import format_html
+
+from accounts.selectors import sme_hosting_standing
+from sessions_app import selectors
+from sessions_app.models import Consultation
+
+register = template.Library()
+
+CURRENCY_SYMBOLS = {"USD": "$"}
+
+
+@register.filter
+def money(cents: int, currency: str = "USD") -> str:
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(int(cents)), 100)
+    amount = f"{whole:,}.{rest:02d}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+
+
+@register.filter
+def price_label(consultation: Consultation) -> str:
+    return "Free" if consultation.is_free else money(consultation.price_cents, consultation.currency)
+
+
+@register.simple_tag
+def local_time(moment: datetime | None, empty: str = "Not scheduled"):
+    """A <time> in UTC that static/js/local-time.js rewrites in the viewer's own time zone."""
+    if moment is None:
+        return empty
+    utc = moment.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}" data-local-time>{}</time>',
+        utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        utc.strftime("%a %d %b %Y, %H:%M UTC"),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def join_url(context, consultation: Consultation) -> str:
+    request = context.get("request")
+    path = consultation.get_absolute_url()
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+@register.filter
+def can_cancel(consultation: Consultation, user) -> bool:
+    return selectors.consultation_can_cancel(consultation=consultation, user=user)
+
+
+@register.simple_tag
+def sme_consultation_lists(user) -> selectors.ConsultationLists:
+    return selectors.consultations_for_sme(sme=user)
+
+
+@register.simple_tag
+def client_consultation_lists(user) -> selectors.ConsultationLists:
+    return selectors.consultations_for_client(client=user)
+
+
+@register.simple_tag
+def hosting_standing(user):
+    return sme_hosting_standing(user=user)

@@ -1,0 +1,149 @@
+"""Consultation pages: create, the join link (claim), cancel, the calendar file."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from accounts.selectors import sme_hosting_standing
+
+from . import services
+from .calendar import consultation_ics
+from .forms import ConsultationCancelForm, ConsultationCreateForm
+from .models import Consultation
+from .selectors import consultation_by_token, consultation_can_cancel
+
+# Service error fields → form fields.
+FORM_FIELDS = {"price_cents": "price"}
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(request, "sessions_app/link_not_found.html", status=404)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consultation_new(request: HttpRequest) -> HttpResponse:
+    user: User = request.user
+    standing = sme_hosting_standing(user=user)
+    if not standing.allowed:
+        return render(request, "sessions_app/cannot_create.html", {"standing": standing}, status=403)
+    form = ConsultationCreateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            consultation = services.consultation_create(
+                sme=user,
+                title=data["title"],
+                agreed_minutes=data["agreed_minutes"],
+                price_cents=data["price"],
+                scheduled_start=data["scheduled_start"],
+                scheduled_tz=data["tz"],
+                creation_key=data["creation_key"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                field = FORM_FIELDS.get(field, field)
+                form.add_error(field if field in form.fields else None, errors)
+        except services.ConsultationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Your consultation is ready to share: copy its link and send it to your client.")
+            return redirect(consultation)
+    return render(request, "sessions_app/new.html", {"form": form})
+
+
+def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
+    """The join link: one page that says, for whoever opens it, what they can do next."""
+    consultation = consultation_by_token(token=token)
+    if consultation is None:
+        return _not_found(request)
+    user = request.user
+    context = {"consultation": consultation, "profile": getattr(consultation.sme, "sme_profile", None)}
+    if not user.is_authenticated:
+        back = {"next": consultation.get_absolute_url()}
+        context["login_url"] = f"{reverse('account_login')}?{urlencode(back)}"
+        context["signup_url"] = f"{reverse('account_signup')}?{urlencode({'role': User.Role.CLIENT, **back})}"
+        return render(request, "sessions_app/join_anonymous.html", context)
+    role = consultation.member_role(user)
+    if role is not None:
+        context.update(role=role, can_cancel=consultation_can_cancel(consultation=consultation, user=user))
+        if role == "sme":
+            context["standing"] = sme_hosting_standing(user=user)
+        return render(request, "sessions_app/consultation.html", context)
+    if consultation.client_id is not None:
+        return render(request, "sessions_app/belongs_to_someone_else.html", context, status=403)
+    if consultation.is_closed:
+        return render(request, "sessions_app/join_closed.html", context, status=410)
+    context["can_claim"] = user.is_client
+    return render(request, "sessions_app/join_claim.html", context)
+
+
+@login_required
+@require_POST
+def consultation_claim(request: HttpRequest, token: str) -> HttpResponse:
+    consultation = consultation_by_token(token=token)
+    if consultation is None:
+        return _not_found(request)
+    try:
+        services.consultation_claim(consultation=consultation, client=request.user)
+    except services.ConsultationError as exc:
+        if exc.code == "taken":
+            context = {"consultation": consultation, "profile": getattr(consultation.sme, "sme_profile", None)}
+            return render(request, "sessions_app/belongs_to_someone_else.html", context, status=403)
+        messages.error(request, exc.message)
+        return redirect(consultation)
+    if consultation.state == Consultation.State.READY:
+        messages.success(request, "It's yours. The room is open: enter it at the agreed time.")
+    else:
+        messages.success(request, "It's yours. The room opens once it is paid.")
+    return redirect(consultation)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consultation_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    consultation = consultation_by_token(token=token)
+    if consultation is None or consultation.member_role(request.user) is None:
+        return _not_found(request)
+    form = ConsultationCancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = services.consultation_cancel(
+                consultation=consultation, actor=request.user, reason=form.cleaned_data["reason"]
+            )
+        except services.ConsultationError as exc:
+            messages.error(request, exc.message)
+            return redirect(consultation)
+        messages.success(
+            request,
+            "The consultation is cancelled; we told the other person by e-mail."
+            if done
+            else "The consultation was already cancelled.",
+        )
+        return redirect("dashboard")
+    if not consultation_can_cancel(consultation=consultation, user=request.user):
+        messages.error(
+            request,
+            "You can no longer cancel this consultation: a client can cancel only while it waits for payment, "
+            "the expert until the call has started.",
+        )
+        return redirect(consultation)
+    return render(request, "sessions_app/cancel.html", {"consultation": consultation, "form": form})
+
+
+@login_required
+def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
+    consultation = consultation_by_token(token=token)
+    if consultation is None or consultation.member_role(request.user) is None or consultation.scheduled_start is None:
+        return _not_found(request)
+    response = HttpResponse(consultation_ics(consultation), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
+    return response
