@@ -57,7 +57,12 @@ def test_sme_proposes_extra_time_client_accepts_and_both_timers_grow_then_sme_en
 def test_timer_warns_then_shows_overtime_and_the_call_goes_on(new_page):
     consultation, sme_page, client_page = connect(new_page, minutes=5)
     expect(sme_page.locator("#timer-note")).to_have_text("5 minutes left of the agreed time.")
-    # Six minutes later (as far as the server knows), the client's page is reloaded.
+    # Four minutes and ten seconds in (as far as the server knows), the client's page is reloaded.
+    Consultation.objects.filter(pk=consultation.pk).update(live_at=timezone.now() - timedelta(seconds=250))
+    client_page.reload()
+    expect(client_page.locator("#session-timer")).to_have_text(re.compile(r"^0:[45]\d left$"))
+    expect(client_page.locator("#timer-note")).to_have_text("1 minute left of the agreed time.")
+    # Six minutes in: past the agreed time.
     Consultation.objects.filter(pk=consultation.pk).update(live_at=timezone.now() - timedelta(minutes=6))
     client_page.reload()
     expect_state(client_page, "connected")
