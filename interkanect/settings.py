@@ -352,3 +352,6 @@ SIGNALING_RATE_PER_SECOND = env_int("SIGNALING_RATE_PER_SECOND", 20)
 SIGNALING_RATE_BURST = env_int("SIGNALING_RATE_BURST", 60)
 # Bad or too-fast frames a socket may send before it is closed.
 SIGNALING_MAX_STRIKES = env_int("SIGNALING_MAX_STRIKES", 10)
+# How long a joining member waits for the member the database says is connected to answer before
+# treating them as gone (their server process may have died).
+SIGNALING_PEER_REPLY_SECONDS = float(os.environ.get("SIGNALING_PEER_REPLY_SECONDS", "3"))

@@ -7,6 +7,7 @@ Nothing received is ever logged or stored; only the closed set of validated fiel
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from channels.db import database_sync_to_async
@@ -70,6 +71,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         self.replaced = False
         self.peer_channel = ""
+        self.peer_check: asyncio.Task | None = None
         self.strikes = 0
         self.bucket = TokenBucket(rate=settings.SIGNALING_RATE_PER_SECOND, burst=settings.SIGNALING_RATE_BURST)
         token = self.scope["url_route"]["kwargs"]["token"]
@@ -90,10 +92,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.peer_channel = join.peer_channel
         if join.replaced_channel:
             await self.channel_layer.send(join.replaced_channel, {"type": "room.replaced"})
-        went_live = False
         if self.peer_channel:
             await self.channel_layer.send(self.peer_channel, {"type": "room.peer_joined", "channel": self.channel_name})
-            went_live = await database_sync_to_async(consultation_go_live)(consultation=self.consultation)
+            # The channel in the database may belong to a server process that died: only a reply proves
+            # the other member is really here (and only then does the consultation go live).
+            self.peer_check = asyncio.create_task(self._forget_silent_peer(self.peer_channel))
         timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
         await self.send(
             server_frame(
@@ -105,13 +108,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 timer=timer,
             )
         )
-        if went_live:
-            await self._to_peer(server_frame("timer", **timer))
+
+    async def _forget_silent_peer(self, channel: str) -> None:
+        await asyncio.sleep(settings.SIGNALING_PEER_REPLY_SECONDS)
+        if self.joined and self.peer_channel == channel:
+            self.peer_channel = ""
+            peer = self.consultation.client if self.role == "sme" else self.consultation.sme
+            await database_sync_to_async(room_member_disconnect)(
+                consultation=self.consultation, user=peer, channel_name=channel
+            )
+            await self.send(server_frame("peer-left"))
 
     async def disconnect(self, code: int) -> None:
         if not self.joined:
             return
         self.joined = False
+        if self.peer_check:
+            self.peer_check.cancel()
         await database_sync_to_async(room_member_disconnect)(
             consultation=self.consultation, user=self.user, channel_name=self.channel_name
         )
@@ -196,7 +209,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def room_peer_joined(self, event: dict) -> None:
         self.peer_channel = event["channel"]
+        await self.channel_layer.send(self.peer_channel, {"type": "room.peer_here", "channel": self.channel_name})
         await self.send(server_frame("peer-joined"))
+
+    async def room_peer_here(self, event: dict) -> None:
+        """The member we found in the room answered: both are connected, so the timer starts (once)."""
+        if event["channel"] != self.peer_channel:
+            return
+        if self.peer_check:
+            self.peer_check.cancel()
+            self.peer_check = None
+        if await database_sync_to_async(consultation_go_live)(consultation=self.consultation):
+            timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
+            await self._to_both(server_frame("timer", **timer))
 
     async def room_peer_left(self, event: dict) -> None:
         if event["channel"] == self.peer_channel:

@@ -82,6 +82,7 @@ async def join_both(room):
     assert welcome["type"] == "welcome" and welcome["peer_present"]
     assert (await receive(sme))["type"] == "peer-joined"
     assert (await receive(sme))["type"] == "timer"  # the timer starts now, for both
+    assert (await receive(client))["type"] == "timer"
     return sme, client
 
 
@@ -113,10 +114,11 @@ async def test_members_are_welcomed_with_role_timer_and_presence(room):
     client = await open_socket(consultation.token, client_cookie)
     welcome = await receive(client)
     assert welcome["role"] == "client" and welcome["peer_present"] is True
-    assert welcome["timer"]["started_at"] is not None  # both connected: the consultation went live
     assert (await receive(sme))["type"] == "peer-joined"
-    timer = await receive(sme)
-    assert timer["type"] == "timer" and timer["started_at"] == welcome["timer"]["started_at"]
+    # The SME's side answered, so both are connected: the consultation goes live and both timers start.
+    timers = [await receive(sme), await receive(client)]
+    assert all(timer["type"] == "timer" and timer["started_at"] for timer in timers)
+    assert timers[0]["started_at"] == timers[1]["started_at"]
     live = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
     assert live.state == Consultation.State.LIVE
     await close_all(sme, client)
@@ -247,6 +249,19 @@ async def test_second_tab_takes_over_and_the_first_is_told(room):
     assert await receive(second) == {"type": "bye"}
     assert await client.receive_nothing(timeout=0.3)  # the old tab leaving is not reported as the SME leaving
     await close_all(second, client)
+
+
+async def test_a_member_left_behind_by_a_dead_server_process_is_forgotten(room, settings):
+    settings.SIGNALING_PEER_REPLY_SECONDS = 0.3
+    consultation, sme_cookie, _ = room
+    stale = "specific.dead-process!abc"  # the client's channel on a server process that crashed
+    await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(client_channel=stale)
+    sme = await open_socket(consultation.token, sme_cookie)
+    assert (await receive(sme))["peer_present"] is True
+    assert (await receive(sme))["type"] == "peer-left"  # nobody answered
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    assert saved.client_channel == "" and saved.state == Consultation.State.READY  # not live: never both here
+    await close_all(sme)
 
 
 async def test_peer_is_told_when_the_other_member_leaves(room):
