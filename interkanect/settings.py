@@ -332,3 +332,26 @@ SOCIALACCOUNT_PROVIDERS = {
 SOCIALACCOUNT_STORE_TOKENS = False  # we keep the verified e-mail and payer id, never PayPal's tokens
 # The pages whose form sends the browser on to PayPal add PAYPAL_WEB_BASE_URL to their own CSP
 # form-action (payouts.paypal.web.paypal_form_action); every other page keeps form-action 'self'.
+
+# --- The call (signaling/): ICE servers, TURN REST credentials, the relay's limits. ---
+# No STUN/TURN by default: on one machine or one LAN the browsers reach each other directly.
+ICE_STUN_URLS = env_list("ICE_STUN_URLS", [])  # e.g. stun:turn.example.com:3478
+ICE_TURN_URLS = env_list("ICE_TURN_URLS", [])  # e.g. turn:turn.example.com:3478?transport=udp
+# coturn's `static-auth-secret` (use-auth-secret): the server hands out HMAC credentials that expire.
+ICE_TURN_SECRET = os.environ.get("ICE_TURN_SECRET", "")
+ICE_TURN_CREDENTIAL_TTL_SECONDS = env_int("ICE_TURN_CREDENTIAL_TTL_SECONDS", 4 * 3600)
+# "relay" sends all media through TURN, so neither person learns the other's IP address.
+ICE_TRANSPORT_POLICY = os.environ.get("ICE_TRANSPORT_POLICY", "all")
+if ICE_TURN_URLS and not ICE_TURN_SECRET:
+    raise ImproperlyConfigured("ICE_TURN_URLS needs ICE_TURN_SECRET (coturn's static-auth-secret).")
+if ICE_TRANSPORT_POLICY not in {"all", "relay"}:
+    raise ImproperlyConfigured("ICE_TRANSPORT_POLICY is 'all' or 'relay'.")
+SIGNALING_MAX_FRAME_BYTES = env_int("SIGNALING_MAX_FRAME_BYTES", 64 * 1024)
+# Per socket: a token bucket; trickled ICE candidates come in bursts of a few dozen.
+SIGNALING_RATE_PER_SECOND = env_int("SIGNALING_RATE_PER_SECOND", 20)
+SIGNALING_RATE_BURST = env_int("SIGNALING_RATE_BURST", 60)
+# Bad or too-fast frames a socket may send before it is closed.
+SIGNALING_MAX_STRIKES = env_int("SIGNALING_MAX_STRIKES", 10)
+# How long a joining member waits for the member the database says is connected to answer before
+# treating them as gone (their server process may have died).
+SIGNALING_PEER_REPLY_SECONDS = float(os.environ.get("SIGNALING_PEER_REPLY_SECONDS", "3"))

@@ -21,8 +21,11 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
             status=REFUSAL_STATUS.get(admission.code, 403),
         )
     consultation = admission.consultation
+    profile = consultation.sme.sme_profile
+    # The name each side shows for the other person.
+    peer_name = consultation.client.username if admission.role == "sme" else (profile.display_name or "your expert")
     return render(
         request,
         "signaling/room.html",
-        {"consultation": consultation, "role": admission.role, "profile": consultation.sme.sme_profile},
+        {"consultation": consultation, "role": admission.role, "profile": profile, "peer_name": peer_name},
     )

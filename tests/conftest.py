@@ -44,3 +44,9 @@ def paypal_emulator(paypal_emulator_server, settings):
     settings.PAYPAL_TIMEOUT_SECONDS = 1.0
     settings.PAYPAL_RETRY_BACKOFF_SECONDS = 0
     return paypal_emulator_server
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
+    # rest of the session, after which async tests (Channels consumers) can no longer run.
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))

@@ -1,0 +1,142 @@
+"""Call setup time in real browsers: both joined -> first remote video frame on both sides.
+
+Prints the median and worst of several runs for the room (daphne, Channels, auth, validation, the
+room's page) and for a bare relay measured the same way on the same machine, and their ratio.
+
+    python benchmarks/call_setup.py [--runs 10]
+
+Uses a throwaway SQLite database (or DATABASE_URL/REDIS_URL if set) and /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Setup time on the two pages: from the later of the two "joined" moments to the later first frame.
+MEASURE_JS = """() => {
+  const mark = (name) => {
+    const entry = performance.getEntriesByName(name)[0];
+    return entry ? performance.timeOrigin + entry.startTime : null;
+  };
+  return { joined: mark("room:welcome"), frame: mark("room:first-remote-frame") };
+}"""
+
+
+def start_daphne(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    from tests.e2e.conftest import _free_port
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/", timeout=2).close()
+            return process, url
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit(f"{app} did not start") from None
+            time.sleep(0.2)
+
+
+def one_call(browser, url: str, path: str, users=(None, None)) -> float:
+    from tests.e2e.conftest import log_in
+
+    contexts = []
+    try:
+        pages = []
+        for user in users:
+            context = browser.new_context(base_url=url)
+            contexts.append(context)
+            if user is not None:
+                log_in(context, user, url)
+            pages.append(context.new_page())
+        first, second = pages
+        first.goto(path)
+        first.wait_for_function("() => performance.getEntriesByName('room:welcome').length > 0", timeout=20_000)
+        second.goto(path)
+        for page in pages:
+            page.wait_for_function(
+                "() => performance.getEntriesByName('room:first-remote-frame').length > 0", timeout=30_000
+            )
+        marks = [page.evaluate(MEASURE_JS) for page in pages]
+        return max(m["frame"] for m in marks) - max(m["joined"] for m in marks)
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def summary(name: str, times: list[float]) -> str:
+    return f"{name:<11} median {statistics.median(times):7.0f} ms   worst {max(times):7.0f} ms   ({len(times)} runs)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="call-setup-"))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'bench.sqlite3'}")
+    os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
+    os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "interkanect.settings"
+    server_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.factories import make_ready_consultation
+
+    call_command("migrate", verbosity=0)
+    room_server, room_url = start_daphne("interkanect.asgi:application", server_env)
+    bare_server, bare_url = start_daphne("benchmarks.bare_relay:application", server_env)
+    room_times, bare_times = [], []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            one_call(browser, bare_url, "/?room=warm-up")  # warm-up: Chromium's first call pays for loading codecs
+            for run in range(args.runs):
+                # Alternate, so a slow moment of the machine does not land on one side only.
+                bare_times.append(one_call(browser, bare_url, f"/?room={run}"))
+                consultation = make_ready_consultation()
+                users = (consultation.sme, consultation.client)
+                room_times.append(one_call(browser, room_url, f"/rooms/{consultation.token}/", users))
+                print(
+                    f"run {run + 1:>2}: room {room_times[-1]:6.0f} ms   bare relay {bare_times[-1]:6.0f} ms", flush=True
+                )
+            browser.close()
+    finally:
+        for process in (room_server, bare_server):
+            process.terminate()
+            process.wait(timeout=10)
+    print(summary("room", room_times))
+    print(summary("bare relay", bare_times))
+    ratio = statistics.median(room_times) / statistics.median(bare_times)
+    print(f"ratio of medians: {ratio:.2f} (target: at most 1.2)")
+
+
+if __name__ == "__main__":
+    main()
