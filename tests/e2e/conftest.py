@@ -138,7 +138,8 @@ def live_app(django_db_setup, django_db_blocker, tmp_path_factory, paypal_emulat
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "interkanect.asgi:application"],
+        # -v 0 as in production (README): no access log, which would hold addresses and room links.
+        [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "interkanect.asgi:application"],
         cwd=ROOT,
         env=env,
         stdout=log,
