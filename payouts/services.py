@@ -192,37 +192,32 @@ def sme_paypal_connect(*, profile: SMEProfile, email: str, payer_id: str, actor:
         raise ValidationError(
             "PayPal did not share your e-mail address and account ID. Try Connect PayPal again and allow both."
         )
-    locked = SMEProfile.objects.select_for_update().get(pk=profile.pk)
-    before = _paypal_snapshot(locked)
-    locked.paypal_email = email.strip().lower()
-    locked.paypal_payer_id = payer_id.strip()
-    locked.paypal_verified = True
-    locked.paypal_linked_at = timezone.now()
-    locked.full_clean(exclude=["user", "display_name", "headline"])
-    _paypal_saved(locked, profile)
-    audit_record(
-        event="paypal.connected",
-        actor=actor,
-        subject=locked.user,
-        target=locked,
-        data={"from": before, "to": _paypal_snapshot(locked)},
+    return _sme_paypal_link(
+        profile=profile, email=email, payer_id=payer_id.strip(), verified=True, event="paypal.connected", actor=actor
     )
-    return locked
 
 
 @transaction.atomic
 def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> SMEProfile:
     """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified."""
+    return _sme_paypal_link(
+        profile=profile, email=email, payer_id="", verified=False, event="paypal.email_entered", actor=actor
+    )
+
+
+def _sme_paypal_link(
+    *, profile: SMEProfile, email: str, payer_id: str, verified: bool, event: str, actor: User
+) -> SMEProfile:
     locked = SMEProfile.objects.select_for_update().get(pk=profile.pk)
     before = _paypal_snapshot(locked)
     locked.paypal_email = email.strip().lower()
-    locked.paypal_payer_id = ""
-    locked.paypal_verified = False
+    locked.paypal_payer_id = payer_id
+    locked.paypal_verified = verified
     locked.paypal_linked_at = timezone.now()
     locked.full_clean(exclude=["user", "display_name", "headline"])
     _paypal_saved(locked, profile)
     audit_record(
-        event="paypal.email_entered",
+        event=event,
         actor=actor,
         subject=locked.user,
         target=locked,

@@ -3,6 +3,8 @@ the model layer refuses first, with a clearer message)."""
 
 from django.db import migrations
 
+from interkanect.migration_operations import vendor_sql
+
 MESSAGE = "username is locked after activation"  # accounts.models.USERNAME_LOCK_DB_MESSAGE
 
 SQLITE_UP = f"""
@@ -34,22 +36,6 @@ DROP FUNCTION IF EXISTS accounts_user_username_locked();
 """
 
 
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_UP)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_DOWN)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN)
-
-
 class Migration(migrations.Migration):
     dependencies = [("accounts", "0001_initial")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [vendor_sql(sqlite_up=SQLITE_UP, sqlite_down=SQLITE_DOWN, postgresql_up=POSTGRES_UP, postgresql_down=POSTGRES_DOWN)]

@@ -7,6 +7,8 @@ row triggers do not see).
 
 from django.db import migrations
 
+from interkanect.migration_operations import vendor_sql
+
 MESSAGE = "ledger entries are append-only"  # payouts.models.LEDGER_IMMUTABLE_DB_MESSAGE
 
 SQLITE_UP = f"""
@@ -34,22 +36,6 @@ DROP FUNCTION IF EXISTS payouts_ledgerentry_append_only();
 """
 
 
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_UP)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_DOWN)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN)
-
-
 class Migration(migrations.Migration):
     dependencies = [("payouts", "0001_ledger")]
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [vendor_sql(sqlite_up=SQLITE_UP, sqlite_down=SQLITE_DOWN, postgresql_up=POSTGRES_UP, postgresql_down=POSTGRES_DOWN)]

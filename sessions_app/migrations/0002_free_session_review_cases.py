@@ -7,6 +7,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from interkanect.migration_operations import vendor_sql
+
 
 TABLE = "sessions_app_freesessionreviewcase"
 MESSAGE = "a free-session review decision is final"
@@ -55,22 +57,6 @@ DROP FUNCTION IF EXISTS free_session_case_final();
 """
 
 
-def forwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_UP)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_UP)
-
-
-def backwards(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    if vendor == "sqlite":
-        schema_editor.execute(SQLITE_DOWN)
-    elif vendor == "postgresql":
-        schema_editor.execute(POSTGRES_DOWN)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -110,5 +96,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('sme',), name='one_open_free_session_case_per_sme'), models.CheckConstraint(condition=models.Q(models.Q(('decided_at__isnull', True), ('decided_by__isnull', True), ('status', 'open')), models.Q(models.Q(('status', 'open'), _negated=True), ('decided_at__isnull', False), ('decided_by__isnull', False)), _connector='OR'), name='free_session_case_decided_iff_closed'), models.CheckConstraint(condition=models.Q(('status__in', ['open', 'dismissed']), models.Q(('decision_text', ''), _negated=True), _connector='OR'), name='free_session_case_disqualification_has_reason'), models.CheckConstraint(condition=models.Q(models.Q(('reinstated_at__isnull', False), ('reinstated_by__isnull', False), ('status', 'reinstated')), models.Q(models.Q(('status', 'reinstated'), _negated=True), ('reinstated_at__isnull', True)), _connector='OR'), name='free_session_case_reinstated_iff_recorded')],
             },
         ),
-        migrations.RunPython(forwards, backwards),
+        vendor_sql(
+            sqlite_up=SQLITE_UP, sqlite_down=SQLITE_DOWN, postgresql_up=POSTGRES_UP, postgresql_down=POSTGRES_DOWN
+        ),
     ]
