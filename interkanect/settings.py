@@ -4,6 +4,7 @@ Production is the same code with other variables (DJANGO_DEBUG=0 and friends); s
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -38,8 +39,20 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("Set DJANGO_SECRET_KEY (50+ random characters) when DJANGO_DEBUG=0.")
-    # Development only: a fixed, clearly insecure key so sessions survive a restart.
-    SECRET_KEY = "django-insecure-development-key-do-not-use-in-production"
+    # Development only: a random key kept in an untracked file, so sessions survive a restart and
+    # every local process (server, tests, the browser tests' server) signs with the same one.
+    _dev_key_file = BASE_DIR / ".dev-secret-key"
+    if not _dev_key_file.exists():
+        # Written whole, then linked into place: a process starting at the same moment never reads half a key.
+        _draft = _dev_key_file.with_name(f".dev-secret-key.{os.getpid()}")
+        _draft.write_text(secrets.token_urlsafe(50))
+        try:
+            os.link(_draft, _dev_key_file)
+        except FileExistsError:
+            pass
+        finally:
+            _draft.unlink()
+    SECRET_KEY = _dev_key_file.read_text().strip()
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
