@@ -236,6 +236,7 @@ def new_page(browser, live_app):
     yield open_page
     for context in contexts:
         context.close()
+    _wait_for_rooms_to_empty()
     for watch in watches:
         assert not watch.foreign_requests, f"The page loaded something from another site: {watch.foreign_requests}"
         expected = [p for p in watch.problems if "Failed to load resource" not in p]
@@ -254,3 +255,18 @@ def log_in(context, user, base_url: str) -> None:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": base_url}])
+
+
+def _wait_for_rooms_to_empty(timeout: float = 5) -> None:
+    """After the browsers close, the server still handles their WebSockets' goodbyes (row locks on the
+    consultation). The test database is emptied right after the test; doing that while the server holds
+    those locks deadlocks on PostgreSQL, so first wait (briefly) until every room is empty."""
+    from django.db.models import Q
+
+    from sessions_app.models import Consultation
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not Consultation.objects.filter(~Q(sme_channel="") | ~Q(client_channel="")).exists():
+            return
+        time.sleep(0.1)
