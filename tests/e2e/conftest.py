@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -136,37 +137,51 @@ def live_app(django_db_setup, django_db_blocker, tmp_path_factory, paypal_emulat
         "SITE_URL": f"http://127.0.0.1:{port}",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        # -v 0 as in production (README): no access log, which would hold addresses and room links.
-        [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), "interkanect.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    with daphne_process(env=env, log_path=log_path, port=port) as url:
+        yield LiveServer(url, mail_dir, log_path, env)
+
+
+@contextmanager
+def daphne_process(*, env: dict[str, str], log_path: Path, port: int):
+    """daphne serving the app with env, logging to log_path; yields its URL once it answers."""
+    with log_path.open("a") as log:
+        process = subprocess.Popen(
+            # -v 0 as in production (README): no access log, which would hold addresses and room links.
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-v",
+                "0",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "interkanect.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"The live server did not start:\n{log_path.read_text()[-4000:]}")
-        time.sleep(0.2)
     try:
-        yield LiveServer(url, mail_dir, log_path, env)
+        while True:
+            try:
+                urllib.request.urlopen(url + "/", timeout=2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"daphne did not start:\n{log_path.read_text()[-4000:]}") from None
+                time.sleep(0.2)
+        yield url
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.e2e.conftest import ROOT, PageWatch, _database_url, _free_port, log_in
+from tests.e2e.conftest import PageWatch, _database_url, _free_port, daphne_process, log_in
 
 
 @contextmanager
@@ -27,33 +23,8 @@ def daphne_on_test_db(log_dir: Path, port: int | None = None, **extra_env: str):
         **extra_env,
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log_path = log_dir / f"daphne-{port}.log"
-    with log_path.open("a") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "interkanect.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url + "/", timeout=2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"daphne did not start:\n{log_path.read_text()[-4000:]}") from None
-                time.sleep(0.2)
+    with daphne_process(env=env, log_path=log_dir / f"daphne-{port}.log", port=port) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 class PageOpener:
