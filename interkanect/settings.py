@@ -132,11 +132,47 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache across processes; in-memory when REDIS_URL is unset. ---
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# channels-redis waits for a message with a blocking BZPOPMIN of 5 s; redis-py 8 gives up on a socket read
+# after 5 s by default, which killed every idle room socket. The read timeout must stay well above that wait.
+REDIS_SOCKET_TIMEOUT_SECONDS = float(os.environ.get("REDIS_SOCKET_TIMEOUT_SECONDS", "15"))
+REDIS_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("REDIS_CONNECT_TIMEOUT_SECONDS", "3"))
+# Every consumer of one daphne process shares one Redis inbox: this many waiting messages per process absorb
+# many rooms setting up calls at once (trickled ICE comes in bursts of dozens per member). The consumer treats
+# a full inbox as "that member is gone", never as a crash.
+CHANNELS_PROCESS_CAPACITY = env_int("CHANNELS_PROCESS_CAPACITY", 5000)
+# A signaling message older than this is useless (the browsers have moved on), and a dead process's inbox
+# empties itself this soon.
+CHANNELS_EXPIRY_SECONDS = env_int("CHANNELS_EXPIRY_SECONDS", 20)
+if REDIS_CONNECT_TIMEOUT_SECONDS <= 0 or REDIS_SOCKET_TIMEOUT_SECONDS <= 5:
+    raise ImproperlyConfigured("REDIS_SOCKET_TIMEOUT_SECONDS must exceed channels-redis's 5 s blocking wait.")
 if REDIS_URL:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialWithJitterBackoff
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "interkanect")},
+            "CONFIG": {
+                # channels-redis hands everything but the address to redis-py's ConnectionPool.from_url.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+                        "socket_keepalive": True,
+                        # A pooled connection idle this long is checked before use (Redis restarted meanwhile),
+                        # and a dropped one is retried for a few seconds, so a Redis restart is not a dropped call.
+                        "health_check_interval": 30,
+                        "retry": Retry(ExponentialWithJitterBackoff(cap=1, base=0.05), 6),
+                    }
+                ],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "interkanect"),
+                "expiry": CHANNELS_EXPIRY_SECONDS,
+                # The app sends only to process-local channels ("specific.<process>!<consumer>"): their
+                # capacity is the process's inbox. Any other channel keeps the library's default.
+                "capacity": 100,
+                "channel_capacity": {"specific.*": CHANNELS_PROCESS_CAPACITY},
+            },
         }
     }
     CACHES = {
