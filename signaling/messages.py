@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_FRAME_BYTES = 64 * 1024  # SDP with every codec fits in well under 16 KiB
+MAX_INT = 2**31 - 1  # no number in a frame is larger (an m-line index, minutes); the page's JS can hold it exactly
 
 # Frames a browser may send, with their fields and types. Relayed ones go to the other member unchanged;
 # control ones are requests the server acts on itself. Anything else is refused.
@@ -83,19 +84,42 @@ def _check_fields(value: dict, spec: dict[str, tuple[type, ...]], where: str) ->
         # bool is an int in Python; a field that wants a number must not take true/false.
         if not isinstance(item, types) or (isinstance(item, bool) and bool not in types):
             raise FrameError("bad_field", f"{where}: the field {name!r} has the wrong type.")
+        if isinstance(item, int) and not isinstance(item, bool) and not -MAX_INT <= item <= MAX_INT:
+            raise FrameError("bad_field", f"{where}: the field {name!r} is out of range.")
+        if isinstance(item, str) and not _is_utf8(item):
+            # "\ud800" in JSON decodes to a lone surrogate: no SDP holds one, and it cannot be re-sent as UTF-8.
+            raise FrameError("bad_field", f"{where}: the field {name!r} is not valid text.")
         fields[name] = item
     return fields
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def parse_frame(text: str | None, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
-    """Turn one WebSocket text frame into a Frame, or raise FrameError saying what is wrong with it."""
-    if text is None:
+    """Turn one WebSocket text frame into a Frame, or raise FrameError saying what is wrong with it.
+
+    Whatever the input (any string, bytes, None), the outcome is a Frame or a FrameError: nothing else may
+    escape, since an exception here would end the sender's consumer.
+    """
+    if not isinstance(text, str):
         raise FrameError("not_text", "Send JSON text frames, not binary ones.")
-    if len(text) > max_bytes or len(text.encode()) > max_bytes:
+    if len(text) > max_bytes:
+        raise FrameError("too_large", f"A frame may be at most {max_bytes // 1024} KiB.")
+    if not _is_utf8(text):
+        raise FrameError("not_text", "A frame must be valid UTF-8 text.")
+    if len(text.encode()) > max_bytes:
         raise FrameError("too_large", f"A frame may be at most {max_bytes // 1024} KiB.")
     try:
         value = json.loads(text)
-    except ValueError:
+    # ValueError: not JSON, or an integer past Python's digit limit; RecursionError: nested deeper than the
+    # parser's stack allows ("[" * 5000 fits easily in 64 KiB).
+    except (ValueError, RecursionError):
         raise FrameError("bad_json", "A frame must be one JSON object.") from None
     if not isinstance(value, dict):
         raise FrameError("bad_json", "A frame must be one JSON object.")

@@ -3,6 +3,8 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from signaling.messages import MAX_FRAME_BYTES, FrameError, parse_frame
 
@@ -58,3 +60,81 @@ def test_frame_over_64_kib_is_refused_even_when_multibyte():
     # 30,000 three-byte characters: under the limit in characters, over it in bytes.
     with pytest.raises(FrameError, match="64 KiB"):
         parse_frame(json.dumps({"type": "offer", "sdp": "€" * 30_000}, ensure_ascii=False))
+
+
+# --- Hostile input: every text becomes a Frame or a FrameError, nothing else. ---
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("[" * 5000, "bad_json"),  # nested deeper than the parser's recursion limit
+        ('{"type": "offer", "sdp": ' + "[" * 100_000 + "}", "too_large"),
+        ("\ud800", "not_text"),  # a lone surrogate is not text a WebSocket can carry
+        ('{"type": "offer", "sdp": "\ud800"}', "not_text"),
+        ('{"type": "offer", "sdp": "\\ud800"}', "bad_field"),  # the same, escaped inside the JSON
+        ('{"type": "extend-propose", "minutes": ' + "9" * 5000 + "}", "bad_json"),  # past int's digit limit
+        ('{"type": "candidate", "candidate": {"candidate": "c", "sdpMLineIndex": ' + "9" * 40 + "}}", "bad_field"),
+        ('{"type": "extend-propose", "minutes": 1e999}', "bad_field"),
+        ('{"type": "extend-propose", "minutes": NaN}', "bad_field"),
+        (b'{"type": "bye"}', "not_text"),
+        (42, "not_text"),
+    ],
+)
+def test_hostile_frames_are_refused_with_a_reason(text, code):
+    with pytest.raises(FrameError) as error:
+        parse_frame(text)
+    assert error.value.code == code and error.value.message
+
+
+# Text with lone surrogates too (hypothesis leaves them out unless asked), and numbers of any size.
+_any_text = st.text(st.characters(categories=["Cs"]) | st.characters(), max_size=40)
+_json_leaves = st.none() | st.booleans() | st.integers() | st.integers(min_value=2**31 - 2) | st.floats() | _any_text
+_json_values = st.recursive(
+    _json_leaves,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=30,
+)
+_frame_types = st.sampled_from(["offer", "answer", "candidate", "bye", "restart", "extend-propose", "extend-answer"])
+_framelike = st.dictionaries(
+    st.sampled_from(["type", "sdp", "candidate", "minutes", "accept", "sdpMid", "extra"]), _json_values, max_size=4
+) | st.builds(
+    lambda kind, fields: {"type": kind, **fields},
+    _frame_types,
+    st.dictionaries(st.sampled_from(["sdp", "candidate", "minutes", "accept", "note"]), _json_values, max_size=3),
+)
+
+
+def _outcome(text):
+    try:
+        return parse_frame(text)
+    except FrameError as error:
+        assert error.code and error.message
+        return error
+
+
+@settings(max_examples=300, deadline=None)
+@given(_any_text | st.text(max_size=300) | st.binary(max_size=50) | st.none())
+def test_any_text_becomes_a_frame_or_a_frame_error(text):
+    _outcome(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_framelike, st.booleans())
+def test_any_json_frame_becomes_a_frame_or_a_frame_error_and_a_frame_reencodes_to_itself(value, ascii_only):
+    outcome = _outcome(json.dumps(value, ensure_ascii=ascii_only))
+    if isinstance(outcome, FrameError):
+        return
+    # What goes on to the other member is valid JSON, only known fields, and says what the sender said.
+    relayed = json.loads(outcome.encode())
+    assert relayed["type"] == value["type"]
+    assert set(relayed) <= {"type", "sdp", "candidate", "minutes", "accept"}
+    for name, item in relayed.items():
+        if name != "candidate" or item is None:
+            assert item == value.get(name)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(min_value=1, max_value=200_000), st.sampled_from(["[", "{", '{"a":', "[{"]))
+def test_any_depth_of_nesting_is_refused_not_a_crash(depth, opener):
+    assert isinstance(_outcome(opener * depth), FrameError)
