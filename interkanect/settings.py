@@ -404,3 +404,18 @@ SIGNALING_MAX_STRIKES = env_int("SIGNALING_MAX_STRIKES", 10)
 # How long a joining member waits for the member the database says is connected to answer before
 # treating them as gone (their server process may have died).
 SIGNALING_PEER_REPLY_SECONDS = float(os.environ.get("SIGNALING_PEER_REPLY_SECONDS", "3"))
+# Liveness of the other member: each connection pings the other's every SIGNALING_HEARTBEAT_SECONDS, and a
+# member not heard from for SIGNALING_PEER_TIMEOUT_SECONDS (its server process died) is reported gone.
+SIGNALING_HEARTBEAT_SECONDS = float(os.environ.get("SIGNALING_HEARTBEAT_SECONDS", "2"))
+SIGNALING_PEER_TIMEOUT_SECONDS = float(os.environ.get("SIGNALING_PEER_TIMEOUT_SECONDS", "7"))
+# Each connection refreshes its presence in the database this often; housekeeping and a joining member
+# ignore a presence older than SIGNALING_PRESENCE_STALE_SECONDS (left behind by a dead process).
+SIGNALING_PRESENCE_REFRESH_SECONDS = float(os.environ.get("SIGNALING_PRESENCE_REFRESH_SECONDS", "60"))
+SIGNALING_PRESENCE_STALE_SECONDS = env_int("SIGNALING_PRESENCE_STALE_SECONDS", 180)
+if SIGNALING_PRESENCE_STALE_SECONDS < 2 * SIGNALING_PRESENCE_REFRESH_SECONDS:
+    raise ImproperlyConfigured("SIGNALING_PRESENCE_STALE_SECONDS must be at least twice the refresh interval.")
+# Joins (WebSocket connections to a room) per window: per member, and per client address. A page reconnects
+# with backoff, far below these; a loop or a script hammering the room is closed with a reason instead.
+SIGNALING_JOIN_WINDOW_SECONDS = env_int("SIGNALING_JOIN_WINDOW_SECONDS", 60)
+SIGNALING_JOINS_PER_MEMBER = env_int("SIGNALING_JOINS_PER_MEMBER", 30)
+SIGNALING_JOINS_PER_ADDRESS = env_int("SIGNALING_JOINS_PER_ADDRESS", 120)

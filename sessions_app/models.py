@@ -74,6 +74,10 @@ class Consultation(models.Model):
     sme_channel = models.CharField(max_length=200, blank=True)
     client_channel = models.CharField(max_length=200, blank=True)
     last_left_at = models.DateTimeField(null=True, blank=True, help_text="When the room last became empty.")
+    # Each connection refreshes its member's time while it lives: a channel not refreshed for a while belongs
+    # to a server process that died (kill -9, a lost machine), so it no longer counts as someone in the room.
+    sme_seen_at = models.DateTimeField(null=True, blank=True)
+    client_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

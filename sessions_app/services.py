@@ -249,17 +249,19 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
     """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None).
 
     only_if_room_empty: checked in the same UPDATE, so someone who rejoined after the caller looked is not cut off.
+    A member whose connection stopped being refreshed (its server process died) does not count as in the room.
     """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
+    now = timezone.now()
     return _transition(
         consultation,
         from_states=(State.LIVE,),
         to_state=State.COMPLETED,
         event="consultation.completed",
         actor=actor,
-        extra={"ended_at": timezone.now(), "ended_by": actor},
-        also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
+        extra={"ended_at": now, "ended_by": actor},
+        also=_absent("sme", now) & _absent("client", now) if only_if_room_empty else None,
     )
 
 
@@ -372,18 +374,59 @@ def _channel_field(role: str) -> str:
     return "sme_channel" if role == "sme" else "client_channel"
 
 
+def _seen_field(role: str) -> str:
+    return "sme_seen_at" if role == "sme" else "client_seen_at"
+
+
+def _presence_stale_before(now: datetime) -> datetime:
+    return now - timedelta(seconds=settings.SIGNALING_PRESENCE_STALE_SECONDS)
+
+
+def _absent(role: str, now: datetime) -> Q:
+    """This member is not in the room: no channel, or one whose server process stopped refreshing it."""
+    seen = _seen_field(role)
+    return (
+        Q(**{_channel_field(role): ""})
+        | Q(**{f"{seen}__isnull": True})
+        | Q(**{f"{seen}__lt": _presence_stale_before(now)})
+    )
+
+
 @transaction.atomic
 def room_member_connect(*, consultation: Consultation, user: User, channel_name: str) -> RoomJoin:
-    """Record this connection as the member's one connection; the previous one (another tab) is replaced."""
+    """Record this connection as the member's one connection; the previous one (another tab) is replaced.
+
+    A peer channel that was not refreshed lately belongs to a dead server process: it is forgotten here.
+    """
     locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
     role = locked.member_role(user)
     if role is None:
         raise ConsultationError("You are not a member of this consultation.", code="not_member")
-    field, peer_field = _channel_field(role), _channel_field("client" if role == "sme" else "sme")
+    peer_role = "client" if role == "sme" else "sme"
+    field, peer_field = _channel_field(role), _channel_field(peer_role)
+    now = timezone.now()
     replaced = getattr(locked, field)
     setattr(locked, field, channel_name)
-    locked.save(update_fields=[field])
+    setattr(locked, _seen_field(role), now)
+    update_fields = [field, _seen_field(role)]
+    peer_seen = getattr(locked, _seen_field(peer_role))
+    if getattr(locked, peer_field) and (peer_seen is None or peer_seen < _presence_stale_before(now)):
+        setattr(locked, peer_field, "")
+        update_fields.append(peer_field)
+    locked.save(update_fields=update_fields)
     return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field))
+
+
+def room_member_seen(*, consultation: Consultation, user: User, channel_name: str) -> bool:
+    """The connection is alive: refresh its time. False if it is no longer the member's connection."""
+    role = consultation.member_role(user)
+    if role is None:
+        return False
+    return bool(
+        Consultation.objects.filter(pk=consultation.pk, **{_channel_field(role): channel_name}).update(
+            **{_seen_field(role): timezone.now()}
+        )
+    )
 
 
 @transaction.atomic
@@ -422,9 +465,12 @@ def consultations_complete_due(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     grace = timedelta(minutes=settings.CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES)
     count = 0
-    for consultation in Consultation.objects.filter(state=State.LIVE, sme_channel="", client_channel=""):
+    live = Consultation.objects.filter(_absent("sme", timezone.now()), _absent("client", timezone.now()))
+    for consultation in live.filter(state=State.LIVE):
         agreed_end = consultation.live_at + timedelta(minutes=consultation.total_minutes)
-        left_at = consultation.last_left_at or agreed_end
+        # The last time anyone was known to be there: a member left behind by a dead process counts until then.
+        known = [consultation.last_left_at, consultation.sme_seen_at, consultation.client_seen_at]
+        left_at = max([moment for moment in known if moment] or [agreed_end])
         if now >= max(agreed_end, left_at) + grace:
             count += consultation_complete(consultation=consultation, actor=None, only_if_room_empty=True)
     return count

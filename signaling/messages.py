@@ -36,6 +36,8 @@ CLOSE_REPLACED = 4001
 CLOSE_TOO_FAST = 4008
 CLOSE_TOO_MANY_ERRORS = 4009
 CLOSE_ENDED = 4010
+CLOSE_RECONNECT = 4012  # the server dropped this connection on purpose; the page rejoins at once
+CLOSE_TOO_MANY_JOINS = 4029  # too many joins from this member or address; the page waits, then rejoins
 CLOSE_REFUSED = {
     "login": 4401,
     "not_member": 4403,

@@ -18,6 +18,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import serializers
+from django.utils import timezone
 
 from interkanect.asgi import application
 from sessions_app.models import Consultation
@@ -254,7 +255,9 @@ async def test_a_member_left_behind_by_a_dead_server_process_is_forgotten(room, 
     settings.SIGNALING_PEER_REPLY_SECONDS = 0.3
     consultation, sme_cookie, _ = room
     stale = "specific.dead-process!abc"  # the client's channel on a server process that crashed
-    await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(client_channel=stale)
+    await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(
+        client_channel=stale, client_seen_at=timezone.now()  # it died a moment ago
+    )
     sme = await open_socket(consultation.token, sme_cookie)
     assert (await receive(sme))["peer_present"] is True
     assert (await receive(sme))["type"] == "peer-left"  # nobody answered

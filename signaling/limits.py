@@ -1,0 +1,52 @@
+"""Join limits: how often one member, and one client address, may open a room's WebSocket.
+
+Each join costs a row lock and a few queries; a page reconnects with backoff (at most a few joins a minute),
+so a member or an address far above that is a loop or a script, refused with a reason before any query.
+Counts live in the cache (Redis, shared by every process, when REDIS_URL is set), in fixed windows. An
+address is kept only as a keyed hash: the signaling path stores no IP address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def client_address(scope: dict) -> str:
+    """The connecting client's address: from the proxy's X-Forwarded-For when told how many proxies to trust.
+
+    ALLAUTH_TRUSTED_PROXY_COUNT is the same setting allauth's own rate limits use; without it (no proxy), the
+    peer address of the socket, since the header is then anyone's to forge.
+    """
+    proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0) or 0
+    if proxies:
+        headers = dict(scope.get("headers") or [])
+        forwarded = [part.strip() for part in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    client = scope.get("client") or ("", 0)
+    return str(client[0])
+
+
+def _address_key(address: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+async def join_refusal(*, user_id: int | None, address: str) -> str:
+    """Count this join; "" if it may go ahead, else the reason shown to the person (and the close reason)."""
+    window = settings.SIGNALING_JOIN_WINDOW_SECONDS
+    bucket = int(time.time() // window)
+    checks = [(f"address:{_address_key(address)}", settings.SIGNALING_JOINS_PER_ADDRESS)]
+    if user_id is not None:
+        checks.insert(0, (f"member:{user_id}", settings.SIGNALING_JOINS_PER_MEMBER))
+    for key, limit in checks:
+        name = f"signaling:joins:{key}:{bucket}"
+        await cache.aadd(name, 0, timeout=window * 2)
+        if await cache.aincr(name) > limit:
+            return "Too many reconnections in a short time. The page tries again in a minute."
+    return ""
