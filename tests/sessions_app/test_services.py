@@ -22,6 +22,7 @@ from sessions_app.services import (
     consultations_expire_due,
     consultations_remind_due,
     room_member_connect,
+    room_member_seen,
 )
 from tests.factories import make_client, make_consultation, make_ready_consultation, make_sme
 
@@ -277,6 +278,37 @@ def test_a_live_consultation_completes_by_itself_only_once_the_room_is_empty_aft
     assert consultations_complete_due(now=later) == 1
     stored = Consultation.objects.get(pk=consultation.pk)
     assert stored.state == State.COMPLETED and stored.ended_by is None
+
+
+def test_a_member_left_behind_by_a_dead_server_process_does_not_block_completion(settings):
+    """kill -9 of a server process leaves its channel name in the room; once its presence is no longer
+    refreshed, housekeeping completes the consultation anyway."""
+    settings.CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = 30
+    settings.SIGNALING_PRESENCE_STALE_SECONDS = 180
+    consultation = make_ready_consultation(minutes=30)
+    consultation_go_live(consultation=consultation)
+    room_member_connect(consultation=consultation, user=consultation.sme, channel_name="specific.dead!sme")
+    room_member_connect(consultation=consultation, user=consultation.client, channel_name="specific.live!client")
+    later = timezone.now() + timedelta(hours=2)
+    Consultation.objects.filter(pk=consultation.pk).update(sme_seen_at=timezone.now() - timedelta(minutes=4))
+    assert consultations_complete_due(now=later) == 0  # the client is still there (refreshed just now)
+    Consultation.objects.filter(pk=consultation.pk).update(client_channel="", last_left_at=timezone.now())
+    assert consultations_complete_due(now=later) == 1
+    assert Consultation.objects.get(pk=consultation.pk).state == State.COMPLETED
+
+
+def test_joining_ignores_a_peer_whose_presence_went_stale(settings):
+    settings.SIGNALING_PRESENCE_STALE_SECONDS = 180
+    consultation = make_ready_consultation()
+    room_member_connect(consultation=consultation, user=consultation.client, channel_name="specific.dead!client")
+    assert room_member_connect(consultation=consultation, user=consultation.sme, channel_name="a").peer_channel
+    Consultation.objects.filter(pk=consultation.pk).update(client_seen_at=timezone.now() - timedelta(minutes=4))
+    join = room_member_connect(consultation=consultation, user=consultation.sme, channel_name="b")
+    assert join.peer_channel == ""
+    assert Consultation.objects.get(pk=consultation.pk).client_channel == ""
+    # A live connection keeps its presence fresh; a replaced or forgotten one learns it is no longer there.
+    assert room_member_seen(consultation=consultation, user=consultation.sme, channel_name="b") is True
+    assert room_member_seen(consultation=consultation, user=consultation.sme, channel_name="a") is False
 
 
 def test_a_member_who_rejoined_after_housekeeping_looked_is_not_cut_off(settings):

@@ -7,7 +7,9 @@ import copy
 import json
 import logging
 import os
+import time
 import uuid
+from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
@@ -59,11 +61,14 @@ def room():
     return consultation, session_cookie(consultation.sme), session_cookie(consultation.client)
 
 
-async def open_socket(token: str, cookie: bytes | None, origin: bytes = ORIGIN) -> WebsocketCommunicator:
-    headers = [(b"origin", origin), (b"host", b"127.0.0.1")]
+async def open_socket(
+    token: str, cookie: bytes | None, origin: bytes = ORIGIN, address: str = "192.0.2.1", headers=()
+) -> WebsocketCommunicator:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1"), *headers]
     if cookie:
         headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, f"/ws/rooms/{token}/", headers=headers)
+    communicator.scope["client"] = (address, 50000)
     connected, _ = await communicator.connect()
     assert connected
     return communicator
@@ -256,7 +261,8 @@ async def test_a_member_left_behind_by_a_dead_server_process_is_forgotten(room, 
     consultation, sme_cookie, _ = room
     stale = "specific.dead-process!abc"  # the client's channel on a server process that crashed
     await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(
-        client_channel=stale, client_seen_at=timezone.now()  # it died a moment ago
+        client_channel=stale,
+        client_seen_at=timezone.now(),  # it died a moment ago
     )
     sme = await open_socket(consultation.token, sme_cookie)
     assert (await receive(sme))["peer_present"] is True
@@ -288,6 +294,201 @@ async def test_a_quiet_room_stays_connected(room, layer):
     await client.send_to(text_data='{"type": "restart"}')
     assert await receive(sme) == {"type": "restart"}
     await close_all(sme, client)
+
+
+async def test_a_burst_of_calls_setting_up_at_once_is_relayed_whole(settings, layer):
+    """Five rooms on one process set up calls at once: each member trickles its ICE candidates in one burst.
+
+    Every consumer of a process shares one inbox on Redis; it must hold such a burst (channels-redis's
+    default of 100 did not, and the first full inbox closed every socket)."""
+    rooms = []
+    for _ in range(5):
+        consultation = await database_sync_to_async(make_ready_consultation)()
+        cookies = await database_sync_to_async(
+            lambda c=consultation: (session_cookie(c.sme), session_cookie(c.client))
+        )()
+        rooms.append(await join_both((consultation, *cookies)))
+    burst = settings.SIGNALING_RATE_BURST
+
+    async def trickle(sender, n):
+        for i in range(burst):
+            await sender.send_to(text_data=candidate_frame(f"{n}-{i}"))
+
+    async def collect(receiver):
+        return [json.loads(await receiver.receive_from(timeout=20)) for _ in range(burst)]
+
+    senders = [trickle(side, n) for n, pair in enumerate(rooms) for side in pair]
+    receivers = [collect(side) for pair in rooms for side in pair[::-1]]
+    results = await asyncio.gather(*senders, *receivers)
+    received = results[len(senders) :]
+    for n, frames in enumerate(received):
+        room_number = n // 2
+        assert [f["candidate"]["candidate"] for f in frames] == [
+            json.loads(candidate_frame(f"{room_number}-{i}"))["candidate"]["candidate"] for i in range(burst)
+        ]
+    for pair in rooms:
+        for side in pair:
+            assert await side.receive_nothing(timeout=0.05)
+    await close_all(*[side for pair in rooms for side in pair])
+
+
+def candidate_frame(tag: str) -> str:
+    line = f"candidate:{tag} 1 udp 2122260223 192.0.2.9 50000 typ host"
+    return json.dumps({"type": "candidate", "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0}})
+
+
+# --- A member who vanishes: a crash, a dead server process ---
+
+
+async def test_a_frame_that_used_to_crash_the_consumer_gets_an_error_and_the_room_goes_on(room):
+    sme, client = await join_both(room)
+    for text in ["[" * 5000, '{"type": "offer", "sdp": "\\ud800"}', '{"type": "extend-propose", "minutes": 1e999}']:
+        await sme.send_to(text_data=text)
+        error = await receive(sme)
+        assert error["type"] == "error" and error["message"]
+    await sme.send_to(text_data='{"type": "bye"}')
+    assert await receive(client) == {"type": "bye"}
+    await close_all(sme, client)
+
+
+async def test_a_consumer_that_crashes_clears_its_presence_and_the_peer_is_told(room):
+    """An exception in a handler ends the connection; the room must not keep a ghost of it.
+
+    The crash here: an event this process has no handler for (as a newer server would send during a
+    rolling deploy)."""
+    from sessions_app.services import consultations_complete_due
+
+    consultation = room[0]
+    sme, client = await join_both(room)
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    await get_channel_layer().send(saved.sme_channel, {"type": "room.from_the_future"})
+    with pytest.raises(ValueError, match="No handler"):
+        await sme.receive_output(timeout=3)
+    assert (await receive(client))["type"] == "peer-left"
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    assert saved.sme_channel == "" and saved.state == Consultation.State.LIVE
+    # The client leaves too: the room is empty, and housekeeping completes it once the time is up.
+    await client.disconnect()
+    two_hours_later = timezone.now() + timedelta(hours=2)
+    assert await database_sync_to_async(consultations_complete_due)(now=two_hours_later) == 1
+    await close_all()
+
+
+async def join_with_a_dead_peer(room, layer):
+    """The SME is in the room with a client whose server process was killed: its channel is read by nobody."""
+    consultation, sme_cookie, _ = room
+    sme = await open_socket(consultation.token, sme_cookie)
+    assert (await receive(sme))["type"] == "welcome"
+    dead = f"specific.{uuid.uuid4().hex}!{uuid.uuid4().hex[:12]}"  # another process's inbox: nobody reads it
+    await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(
+        client_channel=dead, client_seen_at=timezone.now()
+    )
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    await get_channel_layer().send(saved.sme_channel, {"type": "room.peer_joined", "channel": dead})
+    assert (await receive(sme))["type"] == "peer-joined"
+    return sme
+
+
+async def test_a_peer_on_a_dead_process_is_reported_gone_while_the_other_keeps_sending(room, layer, settings):
+    settings.SIGNALING_RATE_BURST, settings.SIGNALING_RATE_PER_SECOND = 1000, 1000
+    consultation = room[0]
+    sme = await join_with_a_dead_peer(room, layer)
+    started = time.monotonic()
+    frames = []
+    # The SME's page keeps sending (ICE candidates, restarts) to a peer that will never read them.
+    for n in range(150):
+        await sme.send_to(text_data=candidate_frame(str(n)))
+        frames += [await receive(sme, timeout=0.5)] if not await sme.receive_nothing(timeout=0.01) else []
+    while not frames:
+        frames.append(await receive(sme, timeout=settings.SIGNALING_PEER_TIMEOUT_SECONDS + 3))
+    assert frames == [{"type": "peer-left"}]  # and no close: the SME's socket lives on
+    assert time.monotonic() - started < settings.SIGNALING_PEER_TIMEOUT_SECONDS + 3
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    assert saved.client_channel == ""
+    # The client comes back (on a live process) and the call goes on.
+    client = await open_socket(consultation.token, room[2])
+    assert (await receive(client))["peer_present"] is True
+    assert (await receive(sme))["type"] == "peer-joined"
+    await sme.send_to(text_data='{"type": "restart"}')
+    assert (await receive(client))["type"] == "timer"
+    assert await receive(client) == {"type": "restart"}
+    await close_all(sme, client)
+
+
+async def test_a_silent_peer_is_reported_gone_within_seconds_without_any_join(room, layer, settings):
+    """Nobody sends anything and nobody joins: the heartbeat alone finds that the peer's process died."""
+    settings.SIGNALING_HEARTBEAT_SECONDS, settings.SIGNALING_PEER_TIMEOUT_SECONDS = 0.3, 1
+    consultation = room[0]
+    sme = await join_with_a_dead_peer(room, layer)
+    assert (await receive(sme, timeout=4))["type"] == "peer-left"
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    assert saved.client_channel == ""
+    await close_all(sme)
+
+
+async def test_a_member_reported_gone_by_mistake_rejoins(room, layer, settings):
+    """If the other side's server wrongly reported this member gone, this connection is told to rejoin."""
+    settings.SIGNALING_HEARTBEAT_SECONDS = 0.2
+    consultation = room[0]
+    sme, client = await join_both(room)
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    await get_channel_layer().send(saved.client_channel, {"type": "room.dropped"})
+    await expect_close(client, 4012)
+    await close_all(sme, client)
+
+
+# --- Joins: limited per member and per address ---
+
+
+async def test_too_many_joins_by_one_member_are_refused_with_a_reason(room, settings):
+    settings.SIGNALING_JOINS_PER_MEMBER = 3
+    consultation, sme_cookie, client_cookie = room
+    for _ in range(3):
+        socket = await open_socket(consultation.token, sme_cookie)
+        assert (await receive(socket))["type"] == "welcome"
+        await socket.disconnect()
+    refused = await open_socket(consultation.token, sme_cookie)
+    error = await receive(refused)
+    assert error["type"] == "error" and error["code"] == "too_many_joins" and "Too many" in error["message"]
+    output = await refused.receive_output(timeout=2)
+    assert output["type"] == "websocket.close" and output["code"] == 4029 and output["reason"]
+    # The other member is not affected.
+    client = await open_socket(consultation.token, client_cookie)
+    assert (await receive(client))["type"] == "welcome"
+    await close_all(client)
+
+
+async def test_too_many_joins_from_one_address_are_refused_and_others_still_join(room, settings):
+    settings.SIGNALING_JOINS_PER_ADDRESS = 2
+    consultation, sme_cookie, client_cookie = room
+    for cookie in (None, None):  # anonymous attempts count too
+        socket = await open_socket(consultation.token, cookie, address="198.51.100.7")
+        assert (await receive(socket))["code"] == "login"
+    refused = await open_socket(consultation.token, sme_cookie, address="198.51.100.7")
+    assert (await receive(refused))["code"] == "too_many_joins"
+    sme = await open_socket(consultation.token, sme_cookie, address="198.51.100.8")
+    assert (await receive(sme))["type"] == "welcome"
+    await close_all(sme)
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(room, settings):
+    settings.SIGNALING_JOINS_PER_ADDRESS = 1
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    consultation, sme_cookie, client_cookie = room
+    proxy = "10.0.0.2"  # every connection comes from the proxy; the header says who is behind it
+    first = await open_socket(
+        consultation.token, sme_cookie, address=proxy, headers=[(b"x-forwarded-for", b"203.0.113.1")]
+    )
+    assert (await receive(first))["type"] == "welcome"
+    second = await open_socket(
+        consultation.token, client_cookie, address=proxy, headers=[(b"x-forwarded-for", b"6.6.6.6, 203.0.113.2")]
+    )
+    assert (await receive(second))["type"] == "welcome"
+    again = await open_socket(
+        consultation.token, client_cookie, address=proxy, headers=[(b"x-forwarded-for", b"203.0.113.2")]
+    )
+    assert (await receive(again))["code"] == "too_many_joins"
+    await close_all(first, second)
 
 
 # --- Validation and limits ---
