@@ -141,6 +141,12 @@ def live_app(django_db_setup, django_db_blocker, tmp_path_factory, paypal_emulat
         yield LiveServer(url, mail_dir, log_path, env)
 
 
+class ServerURL(str):
+    """A server's URL that also holds its process."""
+
+    process: subprocess.Popen
+
+
 @contextmanager
 def daphne_process(*, env: dict[str, str], log_path: Path, port: int):
     """daphne serving the app with env, logging to log_path; yields its URL once it answers."""
@@ -164,7 +170,8 @@ def daphne_process(*, env: dict[str, str], log_path: Path, port: int):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    url = f"http://127.0.0.1:{port}"
+    url = ServerURL(f"http://127.0.0.1:{port}")
+    url.process = process  # fault tests kill it
     deadline = time.monotonic() + 30
     try:
         while True:

@@ -21,11 +21,16 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import serializers
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from interkanect.asgi import application
 from sessions_app.models import Consultation
 from sessions_app.services import consultation_cancel
+from signaling.messages import parse_frame
 from tests.factories import make_client, make_ready_consultation, make_sme
+from tests.signaling.hostile import hostile_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = b"http://127.0.0.1"
@@ -78,16 +83,16 @@ async def receive(communicator: WebsocketCommunicator, timeout: float = 2) -> di
     return json.loads(await communicator.receive_from(timeout=timeout))
 
 
-async def join_both(room):
+async def join_both(room, timeout: float = 2):
     consultation, sme_cookie, client_cookie = room
     sme = await open_socket(consultation.token, sme_cookie)
-    assert (await receive(sme))["type"] == "welcome"
+    assert (await receive(sme, timeout))["type"] == "welcome"
     client = await open_socket(consultation.token, client_cookie)
-    welcome = await receive(client)
+    welcome = await receive(client, timeout)
     assert welcome["type"] == "welcome" and welcome["peer_present"]
-    assert (await receive(sme))["type"] == "peer-joined"
-    assert (await receive(sme))["type"] == "timer"  # the timer starts now, for both
-    assert (await receive(client))["type"] == "timer"
+    assert (await receive(sme, timeout))["type"] == "peer-joined"
+    assert (await receive(sme, timeout))["type"] == "timer"  # the timer starts now, for both
+    assert (await receive(client, timeout))["type"] == "timer"
     return sme, client
 
 
@@ -489,6 +494,63 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(room, set
     )
     assert (await receive(again))["code"] == "too_many_joins"
     await close_all(first, second)
+
+
+# --- Hostile input: any sequence of messages gets error frames or a close; the server and other rooms go on ---
+
+
+@hypothesis_settings(
+    max_examples=int(os.environ.get("HOSTILE_EXAMPLES", "8")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(messages=st.lists(hostile_message, min_size=1, max_size=20), flood=st.integers(min_value=0, max_value=90))
+def test_hostile_messages_get_an_error_or_a_close_and_another_room_keeps_relaying(layer, settings, messages, flood):
+    settings.SIGNALING_JOINS_PER_ADDRESS = settings.SIGNALING_JOINS_PER_MEMBER = 10**6  # many examples, one address
+    # Liveness has tests of its own; here a slow example (the machine busy) must not count as a vanished peer.
+    settings.SIGNALING_PEER_REPLY_SECONDS = settings.SIGNALING_PEER_TIMEOUT_SECONDS = 60
+    # A fresh layer for this example's event loop (channels-redis keeps locks bound to the loop that made them).
+    fresh = copy.deepcopy(django_settings.CHANNEL_LAYERS["default"])
+    if "CONFIG" in fresh:
+        fresh["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CHANNEL_LAYERS = {"default": fresh}
+    consultations = [make_ready_consultation(minutes=30) for _ in range(2)]
+    hostile, other = [(c, session_cookie(c.sme), session_cookie(c.client)) for c in consultations]
+
+    async def scenario():
+        victim, attacker = await join_both(hostile, timeout=10)  # the client attacks: it may not end or extend
+        other_sme, other_client = await join_both(other, timeout=10)
+        for message in [*messages, *['{"type": "restart"}'] * flood]:
+            kind = "bytes" if isinstance(message, bytes) else "text"
+            await attacker.send_input({"type": "websocket.receive", kind: message})
+        # The attacker hears only error frames, then perhaps a close for too many of them or too fast.
+        closed = False
+        while not await attacker.receive_nothing(timeout=0.2):
+            output = await attacker.receive_output(timeout=1)
+            if output["type"] == "websocket.close":
+                assert output["code"] in (4008, 4009) and output["reason"]
+                closed = True
+                break
+            frame = json.loads(output["text"])
+            assert frame["type"] == "error" and frame["code"] and frame["message"], frame
+        if closed:
+            await attacker.disconnect()
+        # The other member receives only well-formed frames of the closed set (or hears the attacker left).
+        while not await victim.receive_nothing(timeout=0.2):
+            text = await victim.receive_from(timeout=1)
+            if json.loads(text)["type"] == "peer-left":
+                assert closed
+                continue
+            assert parse_frame(text).relayed
+        # Another room on the same process relays as before.
+        await other_sme.send_to(text_data='{"type": "restart"}')
+        assert await receive(other_client, timeout=10) == {"type": "restart"}
+        await other_client.send_to(text_data='{"type": "bye"}')
+        assert await receive(other_sme, timeout=10) == {"type": "bye"}
+        await close_all(victim, other_sme, other_client, *([] if closed else [attacker]))
+
+    # One event loop per example (the test itself is synchronous, as hypothesis drives it).
+    asyncio.run(scenario())
 
 
 # --- Validation and limits ---

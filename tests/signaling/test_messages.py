@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signaling.messages import MAX_FRAME_BYTES, FrameError, parse_frame
+from tests.signaling.hostile import any_text as _any_text
+from tests.signaling.hostile import framelike as _framelike
 
 
 def test_offer_keeps_only_its_validated_fields():
@@ -85,24 +87,6 @@ def test_hostile_frames_are_refused_with_a_reason(text, code):
     with pytest.raises(FrameError) as error:
         parse_frame(text)
     assert error.value.code == code and error.value.message
-
-
-# Text with lone surrogates too (hypothesis leaves them out unless asked), and numbers of any size.
-_any_text = st.text(st.characters(categories=["Cs"]) | st.characters(), max_size=40)
-_json_leaves = st.none() | st.booleans() | st.integers() | st.integers(min_value=2**31 - 2) | st.floats() | _any_text
-_json_values = st.recursive(
-    _json_leaves,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
-    max_leaves=30,
-)
-_frame_types = st.sampled_from(["offer", "answer", "candidate", "bye", "restart", "extend-propose", "extend-answer"])
-_framelike = st.dictionaries(
-    st.sampled_from(["type", "sdp", "candidate", "minutes", "accept", "sdpMid", "extra"]), _json_values, max_size=4
-) | st.builds(
-    lambda kind, fields: {"type": kind, **fields},
-    _frame_types,
-    st.dictionaries(st.sampled_from(["sdp", "candidate", "minutes", "accept", "note"]), _json_values, max_size=3),
-)
 
 
 def _outcome(text):

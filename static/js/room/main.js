@@ -67,7 +67,8 @@ const signaling = new Signaling({
   url: `${scheme}://${location.host}${root.dataset.wsPath}`,
   onframe: onFrame,
   onopen: () => {},
-  ondrop: () => setState(everConnected ? "reconnecting" : "waiting", "Connection to the server lost. Reconnecting…"),
+  ondrop: (reason) =>
+    setState(everConnected ? "reconnecting" : "waiting", reason || "Connection to the server lost. Reconnecting…"),
   onfinal: (code, reason) => finish(reason || "You left the room.", code === 4010 ? "dashboard" : "rejoin"),
 });
 const call = new Call({

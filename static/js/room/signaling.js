@@ -3,6 +3,12 @@
 
 // Close codes after which reconnecting would not help (signaling/messages.py).
 const FINAL_CODES = new Set([4001, 4008, 4009, 4010, 4401, 4403, 4404, 4409, 4410, 4451]);
+// The server dropped the connection on purpose and wants it back at once (4012), or refused it for
+// too many reconnections and wants the page to wait (4029): the delay before the next attempt.
+const RETRY_AFTER_MS = new Map([
+  [4012, 0],
+  [4029, 60000],
+]);
 
 export class Signaling {
   constructor({ url, onframe, onopen, ondrop, onfinal }) {
@@ -41,9 +47,10 @@ export class Signaling {
         this.onfinal(event.code, event.reason || this.lastReason);
         return;
       }
-      this.ondrop();
+      // The reason goes to the page when the server gave one that matters to the person (too many reconnections).
+      this.ondrop(event.code === 4029 ? event.reason || this.lastReason : "");
       // Back off: 0.5 s, 1 s, 2 s ... at most 10 s between attempts.
-      const delay = Math.min(10000, 500 * 2 ** this.attempt);
+      const delay = RETRY_AFTER_MS.get(event.code) ?? Math.min(10000, 500 * 2 ** this.attempt);
       this.attempt += 1;
       setTimeout(() => {
         if (!this.stopped) this.connect();
