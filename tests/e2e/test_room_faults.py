@@ -28,6 +28,8 @@ from tests.factories import make_ready_consultation
 pytestmark = pytest.mark.django_db(transaction=True)
 
 RECOVERY_TIMEOUT = 45_000
+WELCOMES_JS = "() => performance.getEntriesByName('room:welcome').length"
+WELCOMED_JS = "() => performance.getEntriesByName('room:welcome').length > 0"
 # Chromium logs each reconnection attempt that meets a closed port or a dropped connection.
 EXPECTED_CONSOLE = "WebSocket connection to"
 
@@ -170,11 +172,14 @@ def test_the_call_survives_a_redis_restart_without_a_reload(browser, tmp_path):
                 assert live.state == Consultation.State.LIVE
 
                 redis.stop()
-                time.sleep(6)  # longer than the layer's retries: the rooms' sockets do drop
+                for page in (sme_page, client_page):  # once the layer's retries run out, the sockets drop
+                    expect_state(page, "reconnecting", timeout=RECOVERY_TIMEOUT)
                 started = time.monotonic()
                 redis.start()
                 took = _wait_until_both_connected_again([sme_page, client_page], started)
                 print(f"\nRedis restart: both members connected again {took:.1f} s after Redis came back")
+                # Re-signalled over a new socket (a new welcome), in the same page: no reload.
+                assert sme_page.evaluate(WELCOMES_JS) >= 2 and client_page.evaluate(WELCOMES_JS) >= 2
 
                 # The call goes on: video both ways, the drawing kept, the timer not restarted.
                 assert sme_page.evaluate(FRAMES_JS, "#remote-video") > 0
@@ -206,8 +211,10 @@ def test_a_member_whose_server_process_is_killed_reconnects_to_the_other_and_the
                 started = time.monotonic()
                 doomed.process.send_signal(signal.SIGKILL)  # no goodbye: its consumers never run their cleanup
                 doomed.process.wait(timeout=10)
+                expect_state(sme_page, "reconnecting", timeout=RECOVERY_TIMEOUT)
                 took = _wait_until_both_connected_again([sme_page, client_page], started)
                 print(f"\nServer killed: both members connected again {took:.1f} s after kill -9")
+                assert sme_page.evaluate(WELCOMES_JS) >= 2  # the same page, a new socket on the other server
 
                 assert sme_page.evaluate(FRAMES_JS, "#remote-video") > 0
                 assert client_page.evaluate(FRAMES_JS, "#remote-video") > 0
@@ -230,9 +237,9 @@ def test_a_reconnect_loop_is_refused_with_words_on_the_page(browser, tmp_path):
         try:
             page = opener(user=consultation.sme)
             enter(page, consultation)
-            expect_state(page, "waiting")
+            page.wait_for_function(WELCOMED_JS)
             page.reload()
-            expect_state(page, "waiting")
+            page.wait_for_function(WELCOMED_JS)
             page.reload()  # the third join within a minute
             expect(page.locator("#call-status")).to_contain_text("Too many reconnections", timeout=15_000)
             expect(page.locator("#room-alert")).to_contain_text("Too many reconnections")
