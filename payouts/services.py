@@ -34,8 +34,19 @@ class LedgerError(ValueError):
     """An entry that must not be recorded; the message says why."""
 
 
+def _require_cents(amount_cents: object) -> None:
+    # A float, Decimal or string would be rounded or cast silently by the database column (12.5 stored as
+    # 12), and a bool is an int to Python (True stored as 1): money is an exact integer of cents or nothing.
+    if type(amount_cents) is not int:
+        raise LedgerError(
+            f"An amount is a whole number of cents (an int), not {type(amount_cents).__name__} "
+            f"{amount_cents!r}; nothing was recorded."
+        )
+
+
 def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
     """Insert the entry, or return the one already recorded for the same source event."""
+    _require_cents(fields["amount_cents"])
     key = fields["idempotency_key"]
     try:
         with transaction.atomic():
@@ -85,6 +96,7 @@ def ledger_credit_earning(*, consultation: Consultation) -> LedgerEntry:
 @transaction.atomic
 def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payout_item_ref: str) -> LedgerEntry:
     """Debit what one payout item sends to the SME (amount_cents > 0). Once per payout item."""
+    _require_cents(amount_cents)
     if amount_cents <= 0:
         raise LedgerError("A payout sends a positive amount.")
     if not payout_item_ref:
@@ -144,6 +156,7 @@ def ledger_adjust(
 
     request_key comes from the form that was shown, so submitting that form twice records it once.
     """
+    _require_cents(amount_cents)
     errors = {}
     if amount_cents == 0:
         errors["amount_cents"] = "Enter an amount in cents other than 0 (negative to take money off the balance)."
