@@ -61,3 +61,21 @@ def database_role_not_superuser(app_configs, databases=None, **kwargs):
                 )
             )
     return warnings
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def client_address_behind_proxy(app_configs, **kwargs):
+    # Behind the proxy REMOTE_ADDR is the proxy's: every per-address limit would count all visitors as one.
+    if getattr(settings, "BEHIND_TLS_PROXY", False) and not (
+        settings.ALLAUTH_TRUSTED_PROXY_COUNT or settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER
+    ):
+        return [
+            checks.Warning(
+                "DJANGO_BEHIND_TLS_PROXY is set but not how to find the client's address, so the login and "
+                "sign-up limits per address count every visitor as the proxy: one attacker can lock all logins.",
+                hint="Set DJANGO_TRUSTED_PROXY_COUNT (proxies of yours in front of daphne, usually 1) or "
+                "DJANGO_TRUSTED_CLIENT_IP_HEADER (e.g. X-Real-IP) to a header your proxy overwrites.",
+                id="interkanect.W004",
+            )
+        ]
+    return []
