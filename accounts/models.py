@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 
 # The database triggers (migrations 0002 and 0004) raise with these texts; we turn them into
 # UsernameLockedError and ActivationLockedError.
@@ -171,10 +172,30 @@ class SMEProfile(models.Model):
         default=False, help_text="Confirmed by Log in with PayPal; unverified when the SME typed the address."
     )
     paypal_linked_at = models.DateTimeField(null=True, blank=True)
+    # A PayPal account is paid from one open SME account at a time (so a disqualified SME cannot be paid
+    # through a second account). Closing the account (accounts.services.user_close) clears this: the
+    # PayPal account is free for a new SME account, while the closed one's balance is still paid there.
+    holds_paypal = models.BooleanField(
+        "holds its PayPal account",
+        default=True,
+        help_text="While the account is open, no other open SME account may link the same PayPal account.",
+    )
 
     class Meta:
         verbose_name = "SME profile"
         constraints = [
+            models.UniqueConstraint(
+                Lower("paypal_email"),
+                condition=models.Q(holds_paypal=True) & ~models.Q(paypal_email=""),
+                name="smeprofile_paypal_email_one_open_account",
+                violation_error_message="This PayPal account is already linked to another open SME account.",
+            ),
+            models.UniqueConstraint(
+                fields=["paypal_payer_id"],
+                condition=models.Q(holds_paypal=True) & ~models.Q(paypal_payer_id=""),
+                name="smeprofile_paypal_payer_id_one_open_account",
+                violation_error_message="This PayPal account is already linked to another open SME account.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(paypal_verified=False)
                 | (~models.Q(paypal_email="") & ~models.Q(paypal_payer_id="")),

@@ -189,7 +189,8 @@ ACCOUNT_USERNAME_MIN_LENGTH = 3
 # address behind a proxy only with DJANGO_TRUSTED_PROXY_COUNT (below); failed logins per account are
 # counted per browser once the account logged in there (accounts.adapters, README "Login limits").
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[InterKanect] "
-SOCIALACCOUNT_ADAPTER = "payouts.paypal.login.adapter.PayPalLinkAdapter"  # PayPal links a payout account, never logs in
+# PayPal links a payout account, never logs in; the project-level adapter adds the shared-account review.
+SOCIALACCOUNT_ADAPTER = "interkanect.paypal_link.PayPalLinkAdapter"
 
 # --- E-mail: console in development, SMTP from the environment in production. ---
 EMAIL_BACKEND = os.environ.get(

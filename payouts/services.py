@@ -20,6 +20,7 @@ from accounts.services import audit_record
 from sessions_app.models import Consultation
 
 from .models import LedgerEntry
+from .selectors import paypal_account_holders
 
 Kind = LedgerEntry.Kind
 # Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
@@ -218,6 +219,38 @@ def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> S
     )
 
 
+class PayPalAccountTaken(ValidationError):
+    """The PayPal account is linked to another open SME account (one open account per PayPal account)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This PayPal account is already linked to another open InterKanect SME account, and a PayPal "
+            "account is paid from one open SME account at a time. Link another PayPal account, or close "
+            "the other SME account first (its balance is still paid out).",
+            code="paypal_taken",
+        )
+
+
+def _paypal_release_typed_links(*, profile: SMEProfile, email: str, actor: User) -> None:
+    # A typed (unverified) address proves nothing: whoever PayPal verifies as the account's owner takes it
+    # over, so nobody can keep an SME from connecting their own PayPal account by typing its address first.
+    squatters = SMEProfile.objects.select_for_update().filter(
+        holds_paypal=True, paypal_verified=False, paypal_email__iexact=email
+    )
+    for other in squatters.exclude(pk=profile.pk):
+        before = _paypal_snapshot(other)
+        SMEProfile.objects.filter(pk=other.pk).update(
+            paypal_email="", paypal_payer_id="", paypal_verified=False, paypal_linked_at=None
+        )
+        audit_record(
+            event="paypal.unlinked_by_verified_owner",
+            actor=actor,
+            subject=other.user,
+            target=other,
+            data={"from": before, "verified_by": profile.user.username},
+        )
+
+
 def _sme_paypal_link(
     *, profile: SMEProfile, email: str, payer_id: str, verified: bool, event: str, actor: User
 ) -> SMEProfile:
@@ -227,8 +260,20 @@ def _sme_paypal_link(
     locked.paypal_payer_id = payer_id
     locked.paypal_verified = verified
     locked.paypal_linked_at = timezone.now()
+    if locked.holds_paypal:
+        if verified:
+            _paypal_release_typed_links(profile=locked, email=locked.paypal_email, actor=actor)
+        if paypal_account_holders(email=locked.paypal_email, payer_id=payer_id, exclude=locked, open_only=True):
+            raise PayPalAccountTaken()
     locked.full_clean(exclude=["user", "display_name", "headline"])
-    _paypal_saved(locked, profile)
+    try:
+        with transaction.atomic():
+            _paypal_saved(locked, profile)
+    except IntegrityError as exc:
+        # Two accounts linking the same PayPal account at the same moment: the database lets one through.
+        if "one_open_account" in str(exc):
+            raise PayPalAccountTaken() from exc
+        raise
     audit_record(
         event=event,
         actor=actor,

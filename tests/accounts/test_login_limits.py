@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
-KNOWN_DEVICE_COOKIE = "interkanect_known_device"
+from accounts.adapters import KNOWN_DEVICE_COOKIE
 from tests.factories import PASSWORD, make_client
 from tests.interkanect.test_settings import PRODUCTION, manage
 
