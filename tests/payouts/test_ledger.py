@@ -1,5 +1,7 @@
 """The ledger's guarantees, at the database level (run on SQLite and on PostgreSQL), the model layer and the admin."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -283,3 +285,14 @@ def test_an_admin_adjustment_form_sent_again_with_another_amount_is_refused_with
     page = client.post("/admin/payouts/ledgerentry/add/", {**form, "amount_cents": "7000"})  # back, edited, sent
     assert page.status_code == 200 and "already recorded an adjustment of 700 USD" in page.content.decode()
     assert ledger_balance(account=sme).amount_cents == 700
+
+
+@pytest.mark.parametrize("amount", [12.5, 12.0, True, Decimal("12"), "1200", None])
+def test_an_amount_that_is_not_an_int_of_cents_is_refused_not_rounded(amount):
+    sme, admin = make_sme(), _admin()
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_debit_payout(account=sme, amount_cents=amount, currency="USD", payout_item_ref="run-1-sme-1")
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_adjust(account=sme, amount_cents=amount, reason="Bonus", admin=admin)
+    assert not LedgerEntry.objects.exists()
+    assert ledger_balance(account=sme).amount_cents == 0
