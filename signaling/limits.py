@@ -20,14 +20,20 @@ logger = logging.getLogger(__name__)
 
 
 def client_address(scope: dict) -> str:
-    """The connecting client's address: from the proxy's X-Forwarded-For when told how many proxies to trust.
+    """The connecting client's address, as the login limits see it (the same trusted-proxy settings).
 
-    ALLAUTH_TRUSTED_PROXY_COUNT is the same setting allauth's own rate limits use; without it (no proxy), the
-    peer address of the socket, since the header is then anyone's to forge.
+    Behind the proxy: the header it sets (ALLAUTH_TRUSTED_CLIENT_IP_HEADER), or the entry in X-Forwarded-For
+    that the trusted proxies (ALLAUTH_TRUSTED_PROXY_COUNT) appended. Without them, the socket's peer address,
+    since the headers are then anyone's to forge.
     """
+    headers = dict(scope.get("headers") or [])
+    header = getattr(settings, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", None)
+    if header:
+        value = headers.get(header.lower().encode("latin-1"), b"").decode("latin-1").strip()
+        if value:
+            return value
     proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0) or 0
     if proxies:
-        headers = dict(scope.get("headers") or [])
         forwarded = [part.strip() for part in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")]
         forwarded = [part for part in forwarded if part]
         if len(forwarded) >= proxies:

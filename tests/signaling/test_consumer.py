@@ -493,7 +493,13 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(room, set
         consultation.token, client_cookie, address=proxy, headers=[(b"x-forwarded-for", b"203.0.113.2")]
     )
     assert (await receive(again))["code"] == "too_many_joins"
-    await close_all(first, second)
+    # A proxy that sets a header of its own instead.
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT, settings.ALLAUTH_TRUSTED_CLIENT_IP_HEADER = 0, "X-Real-IP"
+    third = await open_socket(
+        consultation.token, client_cookie, address=proxy, headers=[(b"x-real-ip", b"203.0.113.3")]
+    )
+    assert (await receive(third))["type"] == "welcome"
+    await close_all(first, second, third)
 
 
 # --- Hostile input: any sequence of messages gets error frames or a close; the server and other rooms go on ---

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0003_consultation_reminder_timezone_creation_key'),
+        ('sessions_app', '0004_review_case_shared_paypal'),
     ]
 
     operations = [
