@@ -15,15 +15,17 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from sessions_app.models import Consultation, FreeSessionReviewCase
-from sessions_app.policy import FreeSessionFigures, FreeSessionLimits, free_session_figures
-from sessions_app.policy_services import (
+from sessions_app.selectors import FreeSessionFigures, FreeSessionLimits, free_session_figures
+from sessions_app.services import (
+    ConsultationError,
     ReviewError,
+    consultation_complete,
+    consultation_go_live,
     policy_evaluate_sme,
     review_dismiss,
     review_disqualify,
     sme_reinstate,
 )
-from sessions_app.services import ConsultationError, consultation_complete, consultation_go_live
 from tests.factories import PASSWORD, make_client, make_consultation, make_ready_consultation, make_sme
 
 from .policy_helpers import default_limits, hold, hold_many, make_flagged_sme, make_reviewer  # noqa: F401
