@@ -13,13 +13,19 @@ def _is_browser_test(item) -> bool:
     return "/e2e/" in str(item.fspath)
 
 
+def _needs_database_file(item) -> bool:
+    # A live server process shares the file; threads of a concurrent test wait on its locks (the shared-cache
+    # in-memory database refuses at once with "database table is locked" instead).
+    return _is_browser_test(item) or item.get_closest_marker("concurrent") is not None
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
-    """SQLite in memory unless browser tests run in this session: only they need the file the live server shares."""
+    """SQLite in memory unless this session runs tests that need the test database as a file."""
     from django.db import connections
 
     test_settings = connections["default"].settings_dict
-    if test_settings["ENGINE"].endswith("sqlite3") and not any(map(_is_browser_test, request.session.items)):
+    if test_settings["ENGINE"].endswith("sqlite3") and not any(map(_needs_database_file, request.session.items)):
         test_settings["TEST"]["NAME"] = None  # Django's shared-cache in-memory test database
 
 
