@@ -2,11 +2,23 @@
 
 import os
 
-# Before Django loads settings: a fast hasher for the passwords tests create (the server process of the
-# browser tests inherits it). Production keeps Django's default.
-os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+# A fast hasher for the passwords tests create; the server process of the browser tests reads it from the
+# environment. Production keeps Django's default.
+os.environ.setdefault("DJANGO_PASSWORD_HASHERS", FAST_HASHER)
 
 import pytest  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    # pytest-django loads the settings before this file, so this process needs it set here too: with the
+    # default PBKDF2 (hundreds of thousands of rounds per password) hashing was most of the unit tests' time.
+    from django.conf import settings
+
+    with override_settings(PASSWORD_HASHERS=[FAST_HASHER, *settings.PASSWORD_HASHERS]):
+        yield
 
 
 def _is_browser_test(item) -> bool:
