@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import SMEProfile, User
 from accounts.services import audit_record
 
-from .models import Consultation, FreeSessionReviewCase
+from .models import Consultation, FreeSessionReviewCase, Refund
 from .policy import FreeSessionFigures, free_session_candidates, free_session_figures
 from .services import ConsultationError, consultation_cancel
 
@@ -151,7 +151,12 @@ def review_disqualify(
         )
         for consultation in pending:
             try:
-                if consultation_cancel(consultation=consultation, actor=actor, reason=CANCEL_REASON):
+                if consultation_cancel(
+                    consultation=consultation,
+                    actor=actor,
+                    reason=CANCEL_REASON,
+                    refund_reason=Refund.Reason.SME_DISQUALIFIED,
+                ):
                     cancelled.append(consultation.pk)
             except ConsultationError:
                 pass  # it went live meanwhile: it runs to its end

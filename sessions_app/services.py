@@ -24,8 +24,9 @@ from accounts.services import audit_record
 from payouts.models import LedgerEntry
 from payouts.services import LedgerError, ledger_credit_earning
 
-from .models import Consultation, ConsultationExtension
+from .models import Consultation, ConsultationExtension, Refund
 from .notifications import consultation_notify_on_commit
+from .payments import consultation_refund_on_close, payment_credit_earning
 
 State = Consultation.State
 
@@ -254,7 +255,7 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
     """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
-    return _transition(
+    completed = _transition(
         consultation,
         from_states=(State.LIVE,),
         to_state=State.COMPLETED,
@@ -263,6 +264,10 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
         extra={"ended_at": timezone.now(), "ended_by": actor},
         also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
     )
+    if completed and not consultation.is_free:
+        # In the same transaction: the completion and the SME's earning commit together, or neither.
+        payment_credit_earning(consultation=consultation)
+    return completed
 
 
 @transaction.atomic
@@ -281,7 +286,9 @@ def consultation_credit_earning(*, consultation: Consultation) -> LedgerEntry:
 
 
 @transaction.atomic
-def consultation_cancel(*, consultation: Consultation, actor: User, reason: str = "") -> bool:
+def consultation_cancel(
+    *, consultation: Consultation, actor: User, reason: str = "", refund_reason: str = Refund.Reason.CANCELLED
+) -> bool:
     """The SME may cancel before it was live; the client before it is ready (paid).
 
     Returns False when it was already cancelled (a double click); raises when it is too late.
@@ -306,6 +313,8 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
         extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": reason.strip()[:200]},
     )
     if done:
+        # A paid one is refunded in full: the refund row commits with the cancellation, PayPal is asked after.
+        consultation_refund_on_close(consultation=consultation, reason=refund_reason, actor=actor)
         consultation_notify_on_commit(consultation=consultation, kind="cancelled")
         return True
     if consultation.state == State.CANCELLED:
@@ -320,7 +329,7 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
 @transaction.atomic
 def consultation_expire(*, consultation: Consultation) -> bool:
     """Never live within the configured number of days after creation."""
-    return _transition(
+    expired = _transition(
         consultation,
         from_states=(State.CREATED, State.CLAIMED, State.READY),
         to_state=State.EXPIRED,
@@ -328,6 +337,9 @@ def consultation_expire(*, consultation: Consultation) -> bool:
         actor=None,
         extra={"ended_at": timezone.now(), "end_reason": "Never held within the time allowed."},
     )
+    if expired:
+        consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.EXPIRED)
+    return expired
 
 
 # --- Extensions: the SME proposes, the client accepts or declines. ---
@@ -487,6 +499,7 @@ def consultations_cancel_for_closed_sme(*, sme: User, actor: User) -> int:
             actor=actor,
             extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": "The expert closed their account."},
         ):
+            consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.SME_CLOSED, actor=actor)
             consultation_notify_on_commit(consultation=consultation, kind="cancelled")
             count += 1
     return count

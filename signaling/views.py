@@ -4,11 +4,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from payouts.paypal.web import paypal_form_action
 from sessions_app.selectors import room_admission
 
 REFUSAL_STATUS = {"not_found": 404, "not_member": 403, "closed": 410, "sme_not_allowed": 403, "not_ready": 409}
 
 
+@paypal_form_action  # a client waiting for the room may pay from its page
 def room(request: HttpRequest, token: str) -> HttpResponse:
     admission = room_admission(token=token, user=request.user)
     if admission.code == "login":

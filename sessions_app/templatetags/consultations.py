@@ -68,3 +68,40 @@ def client_consultation_lists(user) -> selectors.ConsultationLists:
 @register.simple_tag
 def hosting_standing(user):
     return sme_hosting_standing(user=user)
+
+
+@register.simple_tag
+def consultation_payment_state(consultation: Consultation) -> str:
+    """The state of the consultation's live payment ("" if none), for lists."""
+    from sessions_app.payment_selectors import consultation_payment
+
+    payment = consultation_payment(consultation=consultation)
+    return payment.state if payment is not None else ""
+
+
+@register.simple_tag
+def consultation_money_line(consultation: Consultation, viewer: str) -> str:
+    """One sentence of what happened to a priced consultation's money, for the viewer's list ("" if nothing)."""
+    from sessions_app.payment_selectors import consultation_payment
+
+    payment = consultation_payment(consultation=consultation)
+    if payment is None or payment.state != "captured":
+        if consultation.is_closed and viewer == "client" and consultation.client_id:
+            return "Not charged."
+        return ""
+    amount = money(payment.amount_cents, payment.currency)
+    refund = getattr(payment, "refund", None) if hasattr(payment, "refund") else None
+    if refund is not None:
+        if refund.state == "completed":
+            return f"Paid {amount}, refunded in full." if viewer == "client" else f"Client refunded {amount}."
+        return (
+            f"Paid {amount}; refund of {amount} on its way."
+            if viewer == "client"
+            else f"Client refund of {amount} under way."
+        )
+    if viewer == "client":
+        return f"Paid {amount} through PayPal."
+    if payment.earning_cents is not None:
+        fee = money(payment.platform_fee_cents or 0, payment.currency)
+        return f"Earned {money(payment.earning_cents, payment.currency)} ({amount} less {fee} platform fee)."
+    return f"Paid by the client: {amount}."
