@@ -22,6 +22,24 @@ def consultation_is_paid(*, consultation: Consultation) -> bool:
     return consultation.is_free or Payment.objects.filter(consultation=consultation, state=PState.CAPTURED).exists()
 
 
+def payment_due(*, consultation: Consultation, user: User) -> bool:
+    """Whether this user should be offered "Pay with PayPal" for it: its client, claimed, priced."""
+    return (
+        consultation.state == Consultation.State.CLAIMED
+        and not consultation.is_free
+        and user.is_authenticated
+        and consultation.client_id == user.pk
+    )
+
+
+def client_has_payment_due(*, client: User) -> bool:
+    """Whether the client's dashboard lists a consultation to pay (and so a form leading to PayPal)."""
+    return (
+        client.is_authenticated
+        and Consultation.objects.filter(client=client, state=Consultation.State.CLAIMED, price_cents__gt=0).exists()
+    )
+
+
 def payments_for_client(*, client: User) -> list[Payment]:
     """The client's payments that took money (captured, with any refund), newest first: receipts and refunds."""
     return list(

@@ -13,13 +13,13 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
-from payouts.paypal.web import paypal_form_action
+from payouts.paypal.web import allow_paypal_forms, paypal_form_action
 
 from . import payments, services
 from .calendar import consultation_ics
 from .forms import ConsultationCancelForm, ConsultationCreateForm
 from .models import Consultation, Payment
-from .payment_selectors import consultation_payment
+from .payment_selectors import consultation_payment, payment_due
 from .selectors import consultation_by_token, consultation_can_cancel
 
 # Service error fields → form fields.
@@ -62,7 +62,6 @@ def consultation_new(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/new.html", {"form": form})
 
 
-@paypal_form_action  # its "Pay with PayPal" form leads to PayPal
 def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
     """The join link: one page that says, for whoever opens it, what they can do next."""
     consultation = consultation_by_token(token=token)
@@ -81,7 +80,9 @@ def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
         # Whether the consultation's expert may host: the SME reads why not, the client that the room is closed.
         context["standing"] = sme_hosting_standing(user=consultation.sme)
         context["payment"] = consultation_payment(consultation=consultation)
-        return render(request, "sessions_app/consultation.html", context)
+        response = render(request, "sessions_app/consultation.html", context)
+        # Its "Pay with PayPal" form leads to PayPal.
+        return allow_paypal_forms(response) if payment_due(consultation=consultation, user=user) else response
     if consultation.client_id is not None:
         return render(request, "sessions_app/belongs_to_someone_else.html", context, status=403)
     if consultation.is_closed:

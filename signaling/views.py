@@ -4,24 +4,27 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from payouts.paypal.web import paypal_form_action
+from payouts.paypal.web import allow_paypal_forms
+from sessions_app.payment_selectors import payment_due
 from sessions_app.selectors import room_admission
 
 REFUSAL_STATUS = {"not_found": 404, "not_member": 403, "closed": 410, "sme_not_allowed": 403, "not_ready": 409}
 
 
-@paypal_form_action  # a client waiting for the room may pay from its page
 def room(request: HttpRequest, token: str) -> HttpResponse:
     admission = room_admission(token=token, user=request.user)
     if admission.code == "login":
         return redirect_to_login(request.get_full_path())
     if not admission.allowed:
-        return render(
+        response = render(
             request,
             "signaling/room_refused.html",
             {"admission": admission},
             status=REFUSAL_STATUS.get(admission.code, 403),
         )
+        if admission.consultation is not None and payment_due(consultation=admission.consultation, user=request.user):
+            allow_paypal_forms(response)  # its client may pay from here ("Pay with PayPal" leads to PayPal)
+        return response
     consultation = admission.consultation
     profile = consultation.sme.sme_profile
     # The name each side shows for the other person.

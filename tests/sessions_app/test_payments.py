@@ -477,3 +477,29 @@ def test_staff_refunding_a_completed_consultation_reverses_the_experts_earning(
     assert ledger_balance(account=consultation.sme).amount_cents == 0
     with pytest.raises(payments.PaymentError, match="refunded already"):
         payments.consultation_refund_by_staff(consultation=consultation, actor=staff, note="again")
+
+
+def test_the_pay_button_is_on_the_clients_dashboard_and_the_rooms_waiting_page(client, paypal_emulator):
+    consultation = claimed()
+    logged_in(client, consultation.client)
+    for url, status in (("/dashboard/", 200), (reverse("room", args=[consultation.token]), 409)):
+        response = client.get(url)
+        assert response.status_code == status
+        assert "Pay $45.50 with PayPal" in response.content.decode()
+        assert paypal_emulator.url in response["Content-Security-Policy"]
+    # Its expert sees no pay button, and no page of theirs may send a form to PayPal.
+    client.force_login(consultation.sme)
+    for url in ("/dashboard/", consultation.get_absolute_url(), reverse("room", args=[consultation.token])):
+        response = client.get(url)
+        assert "with PayPal" not in response.content.decode() and "http" not in response["Content-Security-Policy"]
+
+
+def test_the_client_dashboard_shows_the_receipt_and_the_refund(
+    client, paypal_emulator, django_capture_on_commit_callbacks
+):
+    consultation, payment, _ = paid()
+    logged_in(client, consultation.client)
+    assert "Paid $45.50 through PayPal." in client.get("/dashboard/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        consultation_cancel(consultation=consultation, actor=consultation.sme)
+    assert "Paid $45.50, refunded in full." in client.get("/dashboard/").content.decode()
