@@ -13,9 +13,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .calendar import consultation_ics
+from .ics import consultation_ics
 from .models import Consultation
-from .payment_selectors import consultation_payment
+from .selectors.payments import consultation_payment
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from accounts.models import AuditEvent
 from payouts.models import LedgerEntry
 from payouts.templatetags.money import money
 
-from . import payments
+from . import services as payments
 from .models import Payment, Refund
 
 

@@ -15,12 +15,12 @@ from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from payouts.paypal.web import allow_paypal_forms, paypal_form_action
 
-from . import payments, services
-from .calendar import consultation_ics
+from . import services
 from .forms import ConsultationCancelForm, ConsultationCreateForm
+from .ics import consultation_ics
 from .models import Consultation, Payment
-from .payment_selectors import consultation_payment, payment_due
-from .selectors import consultation_by_token, consultation_can_cancel
+from .selectors import consultation_by_token, consultation_can_cancel, consultation_payment, payment_due
+from .services import payments
 
 # Service error fields → form fields.
 FORM_FIELDS = {"price_cents": "price"}

@@ -9,6 +9,20 @@ os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD
 import pytest  # noqa: E402
 
 
+def _is_browser_test(item) -> bool:
+    return "/e2e/" in str(item.fspath)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """SQLite in memory unless browser tests run in this session: only they need the file the live server shares."""
+    from django.db import connections
+
+    test_settings = connections["default"].settings_dict
+    if test_settings["ENGINE"].endswith("sqlite3") and not any(map(_is_browser_test, request.session.items)):
+        test_settings["TEST"]["NAME"] = None  # Django's shared-cache in-memory test database
+
+
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -49,4 +63,4 @@ def paypal_emulator(paypal_emulator_server, settings):
 def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
     # rest of the session, after which async tests (Channels consumers) can no longer run.
-    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+    items.sort(key=_is_browser_test)

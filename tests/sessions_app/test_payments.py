@@ -15,12 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from accounts.services import user_close
+from interkanect.services import account_close
 from payouts.models import LedgerEntry
 from payouts.selectors import ledger_balance
-from sessions_app import payments
+from sessions_app import services as payments
 from sessions_app.models import Consultation, Payment, Refund
-from sessions_app.policy_services import review_disqualify
 from sessions_app.selectors import room_admission
 from sessions_app.services import (
     consultation_cancel,
@@ -29,7 +28,9 @@ from sessions_app.services import (
     consultation_go_live,
     consultation_mark_ready,
     consultations_expire_due,
+    review_disqualify,
 )
+from sessions_app.services.refunds import CLAIM_STALE_AFTER
 from tests.factories import PASSWORD, make_client, make_consultation, make_sme, make_user
 from tests.payouts.test_checkout_gateway import approve_in_browser
 from tests.sessions_app.policy_helpers import make_flagged_sme, make_reviewer
@@ -229,7 +230,7 @@ def test_a_capture_that_timed_out_is_recovered_later_and_paypal_saw_one_capture(
     again = payments.payment_capture(consultation=consultation, order_id=payment.order_id, client=consultation.client)
     assert again.code == "confirming"
     assert payments.payments_resolve_due() == 0  # not stale yet
-    later = timezone.now() + payments.CLAIM_STALE_AFTER + timedelta(seconds=1)
+    later = timezone.now() + CLAIM_STALE_AFTER + timedelta(seconds=1)
     assert payments.payments_resolve_due(now=later) == 1
     payment.refresh_from_db()
     consultation.refresh_from_db()
@@ -400,7 +401,7 @@ def test_closing_the_experts_account_refunds_its_paid_consultations(
 ):
     consultation, payment, _ = paid()
     with django_capture_on_commit_callbacks(execute=True):
-        user_close(user=consultation.sme, actor=consultation.sme)
+        account_close(user=consultation.sme, actor=consultation.sme)
     refund = Refund.objects.get(payment=payment)
     assert (refund.reason, refund.state) == ("sme_closed", Refund.State.COMPLETED)
 

@@ -3,8 +3,13 @@ send the "about to start" e-mails, settle payments PayPal held or did not answer
 
 from django.core.management.base import BaseCommand
 
-from sessions_app.payments import payments_resolve_due, refunds_send_due
-from sessions_app.services import consultations_complete_due, consultations_expire_due, consultations_remind_due
+from sessions_app.services import (
+    consultations_complete_due,
+    consultations_expire_due,
+    consultations_remind_due,
+    payments_resolve_due,
+    refunds_send_due,
+)
 
 
 class Command(BaseCommand):

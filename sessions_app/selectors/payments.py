@@ -6,15 +6,20 @@ from django.db.models import Prefetch
 
 from accounts.models import User
 
-from .models import Consultation, Payment, Refund
+from ..models import Consultation, Payment, Refund
 
 PState = Payment.State
 
 
 def consultation_payment(*, consultation: Consultation) -> Payment | None:
     """The payment that says where the consultation's money stands: the live one, else the latest attempt."""
-    payments = Payment.objects.filter(consultation=consultation).select_related("refund")
-    return payments.filter(state__in=Payment.LIVE_STATES).first() or payments.first()
+    return payment_that_counts(Payment.objects.filter(consultation=consultation).select_related("refund"))
+
+
+def payment_that_counts(payments) -> Payment | None:
+    """Of a consultation's payments (newest first, e.g. prefetched), the live one, else the latest attempt."""
+    payments = list(payments)
+    return next((p for p in payments if p.state in Payment.LIVE_STATES), payments[0] if payments else None)
 
 
 def consultation_is_paid(*, consultation: Consultation) -> bool:
