@@ -1,8 +1,9 @@
 """The deploy check that warns when the app's PostgreSQL role is a superuser (one that can disable triggers)."""
 
 import pytest
-from accounts.checks import database_role_not_superuser
 from django.db import connection
+
+from interkanect.checks import database_role_not_superuser
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL role")
