@@ -9,6 +9,7 @@ same request at most, and PayPal answers a repeat with its first answer: one cap
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -40,6 +41,7 @@ State = Consultation.State
 PState = Payment.State
 
 UNAVAILABLE = "PayPal is not answering just now."
+ORDER_ID_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,8 @@ def payment_cancelled_at_paypal(*, consultation: Consultation, order_id: str, cl
     """The client chose Cancel on PayPal's page: the order is dropped, the consultation stays claimed and unpaid."""
     if consultation.client_id != client.pk:
         return PaymentOutcome("wrong_order", "This payment is not yours.", "error")
+    if not ORDER_ID_SHAPE.fullmatch(order_id or ""):
+        order_id = "-"  # matches no order
     done = Payment.objects.filter(
         consultation=consultation, order_id=order_id, state__in=(PState.CREATED, PState.APPROVAL)
     ).update(state=PState.ABANDONED, paypal_reason="cancelled by the client at PayPal")
@@ -172,9 +176,10 @@ def payment_cancelled_at_paypal(*, consultation: Consultation, order_id: str, cl
 
 def payment_capture(*, consultation: Consultation, order_id: str, client: User) -> PaymentOutcome:
     """The client approved at PayPal and came back: capture the order, once, and open the room."""
+    # A forged or mangled return (a NUL byte is an error on PostgreSQL, not a miss) never reaches the database.
     payment = (
         Payment.objects.select_related("consultation").filter(order_id=order_id).first()
-        if order_id and len(order_id) <= 64
+        if ORDER_ID_SHAPE.fullmatch(order_id or "")
         else None
     )
     if payment is None or payment.consultation_id != consultation.pk or consultation.client_id != client.pk:

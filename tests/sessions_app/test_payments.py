@@ -263,6 +263,12 @@ def test_a_return_carrying_another_consultations_order_is_refused_without_a_capt
     others_payment.refresh_from_db()
     mine.refresh_from_db()
     assert others_payment.state == PState.APPROVAL and mine.state == State.CLAIMED
+    # A mangled return is the same plain refusal (a NUL byte would be a server error on PostgreSQL).
+    for junk in ("\x00", "A" * 65, "../capture"):
+        page = client.get(path, {"token": junk}, follow=True)
+        assert page.status_code == 200 and "it was not taken" in page.content.decode()
+        cancelled = client.get(reverse("payment_cancelled", args=[mine.token]), {"token": junk}, follow=True)
+        assert cancelled.status_code == 200
     # Nor by someone who is not the client, on the right consultation.
     stranger = payments.payment_capture(consultation=other, order_id=others_payment.order_id, client=make_client())
     assert stranger.code == "wrong_order" and captures(paypal_emulator) == []
