@@ -444,7 +444,7 @@ def live(consultation):
     return consultation
 
 
-def test_completion_credits_the_expert_once_with_the_platform_fee_rounded_down(paypal_emulator, settings):
+def test_completion_credits_the_expert_once_with_the_platform_fee_rounded_down(client, paypal_emulator, settings):
     settings.PLATFORM_FEE_PERCENT = 12.5
     consultation, payment, _ = paid(price_cents=4550)
     live(consultation)
@@ -456,6 +456,10 @@ def test_completion_credits_the_expert_once_with_the_platform_fee_rounded_down(p
     payment.refresh_from_db()
     assert (payment.platform_fee_cents, payment.earning_cents, payment.paypal_fee_cents) == (568, 3982, 208)
     assert ledger_balance(account=consultation.sme).amount_cents == 3982
+    client.force_login(consultation.sme)
+    earnings = client.get("/dashboard/").content.decode()
+    assert "Earnings per consultation" in earnings
+    assert all(figure in earnings for figure in ("$45.50", "$5.68", "$39.82"))
 
 
 def test_with_no_platform_fee_the_expert_earns_the_whole_price_and_a_free_session_earns_nothing(paypal_emulator):
@@ -509,4 +513,6 @@ def test_the_client_dashboard_shows_the_receipt_and_the_refund(
     assert "Paid $45.50 through PayPal." in client.get("/dashboard/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         consultation_cancel(consultation=consultation, actor=consultation.sme)
-    assert "Paid $45.50, refunded in full." in client.get("/dashboard/").content.decode()
+    page = client.get("/dashboard/").content.decode()
+    assert "Paid $45.50, refunded in full." in page
+    assert "Payments, receipts and refunds" in page and payment.capture_id in page and "Refunded $45.50" in page
