@@ -516,3 +516,43 @@ def test_the_client_dashboard_shows_the_receipt_and_the_refund(
     page = client.get("/dashboard/").content.decode()
     assert "Paid $45.50, refunded in full." in page
     assert "Payments, receipts and refunds" in page and payment.capture_id in page and "Refunded $45.50" in page
+
+
+def test_a_refund_paypal_holds_is_read_by_housekeeping_until_it_completes(
+    client, paypal_emulator, django_capture_on_commit_callbacks
+):
+    consultation, payment, _ = paid(email="echeck.buyer@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        consultation_cancel(consultation=consultation, actor=consultation.sme)
+    refund = Refund.objects.get()
+    assert (refund.state, refund.paypal_error) == (Refund.State.PENDING, "ECHECK")
+    logged_in(client, consultation.client)
+    assert "Refund on its way:" in client.get(consultation.get_absolute_url()).content.decode()
+    assert payments.refunds_send_due() == 0  # PayPal still says PENDING on this read
+    assert payments.refunds_send_due() == 1
+    refund.refresh_from_db()
+    assert refund.state == Refund.State.COMPLETED and len(refund_posts(paypal_emulator)) == 1
+
+
+def test_a_capture_that_lands_after_its_consultation_was_cancelled_is_refunded(
+    paypal_emulator, django_capture_on_commit_callbacks, settings
+):
+    consultation = claimed()
+    payment = start(consultation)
+    approve(payment)
+    paypal_emulator.add_fault("accept_then_timeout", path="/v2/checkout/orders/", times=1)
+    paypal_emulator.add_fault("server_error", path="/v2/checkout/orders/", times=settings.PAYPAL_RETRIES)
+    assert (
+        payments.payment_capture(consultation=consultation, order_id=payment.order_id, client=consultation.client).code
+        == "unavailable"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        consultation_cancel(consultation=consultation, actor=consultation.sme)  # the capture's fate is unknown
+    assert Refund.objects.count() == 0
+    later = timezone.now() + CLAIM_STALE_AFTER + timedelta(seconds=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        payments.payments_resolve_due(now=later)  # PayPal did capture: the money goes back
+    payment.refresh_from_db()
+    refund = Refund.objects.get(payment=payment)
+    assert payment.state == PState.CAPTURED and (refund.reason, refund.state) == ("cancelled", Refund.State.COMPLETED)
+    assert len(paypal_emulator.state.captures) == 1
