@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0004_review_case_shared_paypal'),
+        ('sessions_app', '0005_merge_payments_and_shared_paypal_case'),
     ]
 
     operations = [
