@@ -50,10 +50,12 @@ def test_the_room_gets_its_close_codes_and_extension_limits_from_the_server_not_
     finals = {messages.CLOSE_REPLACED, messages.CLOSE_TOO_FAST, messages.CLOSE_TOO_MANY_ERRORS, messages.CLOSE_ENDED}
     assert set(contract["final_close_codes"]) == finals | set(messages.CLOSE_REFUSED.values())
     assert contract["extension_minutes"] == {"min": 1, "max": MAX_EXTENSION_MINUTES}
+    # Rejoin at once when the server dropped the connection on purpose; wait a minute after too many joins.
+    assert contract["retry_after_ms"] == {str(messages.CLOSE_RECONNECT): 0, str(messages.CLOSE_TOO_MANY_JOINS): 60_000}
     assert f'max="{MAX_EXTENSION_MINUTES}"' in html
     room_js = Path(__file__).resolve().parents[2] / "static" / "js" / "room"
     for module in room_js.glob("*.js"):
         source = module.read_text()
-        for code in contract["final_close_codes"]:
+        for code in [*contract["final_close_codes"], *map(int, contract["retry_after_ms"])]:
             assert str(code) not in source, f"{module.name} has a copy of the close code {code}"
         assert str(MAX_EXTENSION_MINUTES) not in source, f"{module.name} has the maximum extension of its own"
