@@ -94,6 +94,18 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/reset" and method == "POST":
             self.emulator.reset()
             self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/funds" and method == "POST":
+            self.emulator.set_funds(json.loads(body or b"{}").get("value"))
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/item-status" and method == "POST":
+            data = json.loads(body or b"{}")
+            self.emulator.set_item_status(data["sender_item_id"], data["transaction_status"])
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/forget-request-ids" and method == "POST":
+            self.emulator.forget_request_ids()
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/sender-item-ids" and method == "GET":
+            self._json(200, dict(self.emulator.sender_item_id_counts()))
         elif path == "/_emulator/health":
             self._json(200, {"ok": True})
         else:
