@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import SMEProfile, User
+from accounts.models import AuditEvent, SMEProfile, User
 from accounts.services import audit_record
 from sessions_app.models import Consultation
 
@@ -27,7 +27,9 @@ CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 
 # PayPal's transaction_status values of a payout item whose money came back to us (or never left).
-MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "UNCLAIMED", "BLOCKED", "REFUNDED", "REVERSED"})
+# Not UNCLAIMED: the receiver can still claim it for 30 days, so crediting it back could pay twice; an
+# unclaimed item is cancelled at PayPal (payouts.runs) and credited when PayPal says RETURNED.
+MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED"})
 
 
 class LedgerError(ValueError):
@@ -104,10 +106,13 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
 
 
 @transaction.atomic
-def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
-    """Credit back a payout item that PayPal reports FAILED, RETURNED or UNCLAIMED. Once per item."""
+def ledger_reverse_payout(*, payout_item_ref: str, status: str, paypal_reason: str = "") -> LedgerEntry:
+    """Credit back a payout item whose money came back (FAILED, RETURNED, BLOCKED, REFUNDED, REVERSED). Once per item.
+
+    paypal_reason is PayPal's error name for the item (RECEIVER_UNREGISTERED, ...), kept in the entry's reason."""
     if status not in MONEY_BACK_STATUSES:
-        # SUCCESS, PENDING, ONHOLD: the money is with the SME or may still reach them; crediting it back pays twice.
+        # SUCCESS, PENDING, ONHOLD, UNCLAIMED: the money is with the SME or may still reach them; crediting it
+        # back pays twice.
         raise LedgerError(f"A payout item that is {status!r} did not come back to us; nothing is credited back.")
     debit = LedgerEntry.objects.filter(idempotency_key=f"payout:{payout_item_ref}").first()
     if debit is None:
@@ -121,8 +126,50 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
         currency=debit.currency,
         idempotency_key=f"payout-reversal:{payout_item_ref}",
         payout_item_ref=payout_item_ref,
-        reason=f"PayPal reported the payout item {status}.",
+        reason=f"PayPal reported the payout item {status}" + (f" ({paypal_reason})." if paypal_reason else "."),
     )
+
+
+@transaction.atomic
+def ledger_debit_payouts(*, debits: list[tuple[int, int, str, str]]) -> int:
+    """Debit many payout items at once: (account id, amount_cents > 0, currency, payout_item_ref) each.
+
+    For a payout run, whose items are new rows written in the same transaction: one insert per thousand
+    entries instead of one per SME. A ref already debited makes the whole call fail (the database's
+    unique key), so a run never debits an item twice. Returns how many entries were written."""
+    entries = []
+    for account_id, amount_cents, currency, ref in debits:
+        if not isinstance(amount_cents, int) or amount_cents <= 0:
+            raise LedgerError("A payout sends a positive amount.")
+        if not ref:
+            raise LedgerError("A payout debit names its payout item.")
+        if not CURRENCY_CODE.fullmatch(currency):
+            raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
+        entries.append(
+            LedgerEntry(
+                account_id=account_id,
+                kind=Kind.PAYOUT,
+                amount_cents=-amount_cents,
+                currency=currency,
+                idempotency_key=f"payout:{ref}",
+                payout_item_ref=ref,
+            )
+        )
+    created = LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                event="ledger.payout_debited",
+                subject_id=entry.account_id,
+                target_type=LedgerEntry._meta.label_lower,
+                target_id=str(entry.pk or ""),
+                data={"amount_cents": entry.amount_cents, "currency": entry.currency, "key": entry.idempotency_key},
+            )
+            for entry in created
+        ],
+        batch_size=1000,
+    )
+    return len(created)
 
 
 def adjustment_key(request_key: str) -> str:
