@@ -21,6 +21,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from accounts.services import audit_record
+from payouts.models import LedgerEntry
+from payouts.services import LedgerError, ledger_credit_earning
 
 from .models import Consultation, ConsultationExtension
 from .notifications import consultation_notify_on_commit
@@ -260,6 +262,21 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
         actor=actor,
         extra={"ended_at": timezone.now(), "ended_by": actor},
         also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
+    )
+
+
+@transaction.atomic
+def consultation_credit_earning(*, consultation: Consultation) -> LedgerEntry:
+    """Credit the SME's ledger with the price of a paid consultation that completed. Once per consultation."""
+    if consultation.state != State.COMPLETED:
+        raise LedgerError("Only a completed consultation earns its SME a credit.")
+    if consultation.price_cents <= 0:
+        raise LedgerError("A free consultation earns nothing to credit.")
+    return ledger_credit_earning(
+        account=consultation.sme,
+        amount_cents=consultation.price_cents,
+        currency=consultation.currency,
+        source_key=f"consultation:{consultation.pk}",
     )
 
 

@@ -430,12 +430,13 @@ def test_database_keeps_the_figures_and_a_decision_final():
 def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client):
     from payouts.models import LedgerEntry
     from payouts.selectors import ledger_balance, sme_payout_receiver
-    from payouts.services import ledger_credit_earning, ledger_debit_payout
+    from payouts.services import ledger_debit_payout
+    from sessions_app.services import consultation_credit_earning
 
     sme, case = make_flagged_sme()
     earned = hold(sme, free=False, live_at=timezone.now() - timedelta(days=1))
     consultation_complete(consultation=earned, actor=sme)
-    ledger_credit_earning(consultation=earned)
+    consultation_credit_earning(consultation=earned)
     running = hold(sme, free=False, live_at=timezone.now())  # live when the admin decides
     entries_before = list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents"))
 
@@ -450,7 +451,7 @@ def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(clien
     running = Consultation.objects.select_related("sme__sme_profile").get(pk=running.pk)  # as a later request sees it
     assert running.state == State.LIVE
     consultation_complete(consultation=running, actor=None)
-    ledger_credit_earning(consultation=running)
+    consultation_credit_earning(consultation=running)
     assert ledger_balance(account=sme).amount_cents == 5000
 
     # Still payable: they can link PayPal, they are shown the balance, and a payout debits it.
