@@ -220,7 +220,9 @@ def payout_batch_record_sent(*, batch: PayoutBatch, payout_batch_id: str, batch_
             transaction.on_commit(lambda: _email_batch_sent(batch.pk))
     batch.refresh_from_db()
     if batch.payout_batch_id != payout_batch_id:
-        logger.error("Payout batch %s has PayPal id %s; PayPal answered %s", batch, batch.payout_batch_id, payout_batch_id)
+        logger.error(
+            "Payout batch %s has PayPal id %s; PayPal answered %s", batch, batch.payout_batch_id, payout_batch_id
+        )
     return batch
 
 
@@ -264,7 +266,9 @@ def payout_runs_send(*, gateway: PayPalGateway | None = None, progress: Progress
             progress(f"Batch {n}/{len(batches)} {batch.sender_batch_id}: refused by PayPal ({batch.refusal}).")
         else:
             report.sent_batches += 1
-            progress(f"Batch {n}/{len(batches)} {batch.sender_batch_id}: accepted by PayPal as {batch.payout_batch_id}.")
+            progress(
+                f"Batch {n}/{len(batches)} {batch.sender_batch_id}: accepted by PayPal as {batch.payout_batch_id}."
+            )
     return report
 
 
@@ -331,7 +335,9 @@ def _apply_results(*, batch: PayoutBatch, results: list[PayoutItemResult], now: 
                 item.unclaimed_since = now
             changed.append(item)
             if status in MONEY_BACK_STATUSES and before not in MONEY_BACK_STATUSES:
-                ledger_reverse_payout(payout_item_ref=item.sender_item_id, status=status, paypal_reason=result.error_name)
+                ledger_reverse_payout(
+                    payout_item_ref=item.sender_item_id, status=status, paypal_reason=result.error_name
+                )
                 report.money_back += 1
                 emails.append(item.pk)
         PayoutItem.objects.bulk_update(

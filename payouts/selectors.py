@@ -132,9 +132,9 @@ def sme_earnings(*, profile: SMEProfile, today: date, history: int = 200) -> Ear
         blocker=payout_blocker(profile=profile, balance=balance),
         minimum=Money(settings.PAYOUT_MINIMUM_CENTS, settings.CURRENCY),
         payouts=list(
-            PayoutItem.objects.filter(account=profile.user).select_related("run", "batch").order_by("-run__payout_date")[
-                :history
-            ]
+            PayoutItem.objects.filter(account=profile.user)
+            .select_related("run", "batch")
+            .order_by("-run__payout_date")[:history]
         ),
         entries=list(LedgerEntry.objects.filter(account=profile.user).order_by("-created_at", "-id")[:history]),
     )

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, SMEProfile, User
 from accounts.services import audit_record
 
-from .models import LedgerEntry
+from .models import LedgerEntry, PayoutHold
 
 Kind = LedgerEntry.Kind
 # Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
@@ -294,3 +294,37 @@ def sme_paypal_disconnect(*, profile: SMEProfile, actor: User) -> SMEProfile:
     _paypal_saved(locked, profile)
     audit_record(event="paypal.disconnected", actor=actor, subject=locked.user, target=locked, data={"from": before})
     return locked
+
+
+# --- Payout holds: staff stop an SME's payouts (their balance stays) and lift it, audited ---
+
+
+@transaction.atomic
+def payout_hold_place(*, account: User, reason: str, actor: User) -> PayoutHold:
+    """Hold the SME's payouts until staff lift it. A second hold while one is open is refused."""
+    if not actor.is_staff:
+        raise ValidationError("Only staff put payouts on hold.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the payouts are held; staff who lift it read it."})
+    if account.role != User.Role.SME:
+        raise ValidationError({"account": "Only an SME is paid out, so only an SME's payouts can be held."})
+    User.objects.select_for_update().filter(pk=account.pk).first()  # two staff at once: one hold
+    if PayoutHold.objects.filter(account=account, lifted_at__isnull=True).exists():
+        raise ValidationError({"account": "This SME's payouts are on hold already."})
+    hold = PayoutHold.objects.create(account=account, reason=reason.strip(), placed_by=actor)
+    audit_record(event="payout.hold_placed", actor=actor, subject=account, target=hold, data={"reason": hold.reason})
+    return hold
+
+
+@transaction.atomic
+def payout_hold_lift(*, hold: PayoutHold, actor: User) -> PayoutHold:
+    """Lift a hold: the SME is paid again from the next payout day."""
+    if not actor.is_staff:
+        raise ValidationError("Only staff lift a payout hold.")
+    updated = PayoutHold.objects.filter(pk=hold.pk, lifted_at__isnull=True).update(
+        lifted_at=timezone.now(), lifted_by=actor
+    )
+    hold.refresh_from_db()
+    if updated:
+        audit_record(event="payout.hold_lifted", actor=actor, subject=hold.account, target=hold, data={})
+    return hold

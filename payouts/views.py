@@ -1,4 +1,5 @@
-"""Money pages: an SME's PayPal link (typed e-mail when Log in with PayPal is unavailable; disconnect)."""
+"""Money pages: an SME's earnings and payouts, their PayPal link (typed e-mail when Log in with PayPal is
+unavailable; disconnect)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
 from .forms import PayPalEmailForm
+from .runs import payout_today
+from .selectors import sme_earnings
 
 
 def _sme_profile(request: HttpRequest):
@@ -52,3 +55,9 @@ def paypal_disconnect(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "PayPal is disconnected. What you earn stays in your balance until you link one.")
     return _dashboard()
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    profile = _sme_profile(request)
+    return render(request, "payouts/earnings.html", {"earnings": sme_earnings(profile=profile, today=payout_today())})

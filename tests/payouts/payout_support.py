@@ -32,7 +32,9 @@ def earn(sme: User, cents: int, currency: str = "USD") -> LedgerEntry:
 def sme_with_balance(cents: int, *, email: str | None = None, paypal: bool = True, currency: str = "USD") -> User:
     sme = make_sme()
     if paypal:
-        services.sme_paypal_enter_email(profile=sme.sme_profile, email=email or f"{sme.username}@example.com", actor=sme)
+        services.sme_paypal_enter_email(
+            profile=sme.sme_profile, email=email or f"{sme.username}@example.com", actor=sme
+        )
     if cents:
         earn(sme, cents, currency)
     return sme
