@@ -23,7 +23,7 @@ from itertools import groupby, islice
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -340,14 +340,33 @@ def _apply_results(*, batch: PayoutBatch, results: list[PayoutItemResult], now: 
                 )
                 report.money_back += 1
                 emails.append(item.pk)
-        PayoutItem.objects.bulk_update(
-            changed,
-            ["payout_item_id", "transaction_status", "error_name", "status_changed_at", "unclaimed_since"],
-            batch_size=1000,
-        )
+        _save_statuses(changed)
         report.items_changed += len(changed)
         if emails:
             transaction.on_commit(lambda: _email_money_back(emails))
+
+
+STATUS_FIELDS = ["payout_item_id", "transaction_status", "error_name", "status_changed_at", "unclaimed_since"]
+
+
+def _save_statuses(items: list[PayoutItem]) -> None:
+    """One parameterised UPDATE per item, sent as one executemany: bulk_update's CASE over a page of 1,000
+    items takes seconds, and PayPal's ids differ per item so a grouped update cannot set them."""
+    if not items:
+        return
+    fields = [PayoutItem._meta.get_field(name) for name in STATUS_FIELDS]
+    quote = connection.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(PayoutItem._meta.db_table),
+        ", ".join(f"{quote(field.column)} = %s" for field in fields),
+        quote(PayoutItem._meta.pk.column),
+    )
+    rows = [
+        [field.get_db_prep_save(getattr(item, field.attname), connection) for field in fields] + [item.pk]
+        for item in items
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def payout_batch_sync(

@@ -73,19 +73,57 @@ def assert_paid_at_most_once_and_ledger_balances(emulator) -> None:
         assert kinds == expected, f"{sid} ({item.transaction_status}): ledger has {kinds}"
         assert [e.amount_cents for e in entries[sid] if e.kind == "payout"] == [-item.amount_cents]
 
-    # Per SME: balance == earned - sent and not back (what PayPal holds as paid or still paying).
-    for sme_id in {item.account_id for item in items.values()}:
-        earned = (
-            LedgerEntry.objects.filter(account_id=sme_id)
-            .exclude(kind__in=["payout", "payout_reversal"])
-            .aggregate(s=Sum("amount_cents"))["s"]
-            or 0
-        )
-        out = sum(
-            item.amount_cents
-            for item in items.values()
-            if item.account_id == sme_id
-            and item.batch.status != PayoutBatch.Status.REFUSED
-            and item.transaction_status not in MONEY_BACK_STATUSES
-        )
-        assert balance(User(pk=sme_id)) == earned - out
+    # Per SME and currency: balance == earned - sent and not back (what PayPal holds as paid or still paying).
+    def sums(queryset):
+        rows = queryset.values("account_id", "currency").annotate(s=Sum("amount_cents")).order_by()
+        return {(row["account_id"], row["currency"]): row["s"] for row in rows}
+
+    balances = sums(LedgerEntry.objects.all())
+    earned = sums(LedgerEntry.objects.exclude(kind__in=["payout", "payout_reversal"]))
+    out = defaultdict(int)
+    for item in items.values():
+        if item.batch.status != PayoutBatch.Status.REFUSED and item.transaction_status not in MONEY_BACK_STATUSES:
+            out[(item.account_id, item.currency)] += item.amount_cents
+    for key in {(item.account_id, item.currency) for item in items.values()}:
+        assert balances.get(key, 0) == earned.get(key, 0) - out[key], f"SME {key}: the ledger does not balance"
+
+
+def bulk_smes(count: int, *, cents: int = 1500, prefix: str = "bulk") -> list[int]:
+    """Many SMEs with PayPal linked and a balance, written in bulk (the factories take a second each).
+
+    For scale only: the behaviour under test is the run; each SME's earning is one ledger row as the
+    earning service writes it (same kind, key and source)."""
+    from django.utils import timezone
+
+    from accounts.models import SMEProfile
+
+    now = timezone.now()
+    users = User.objects.bulk_create(
+        [
+            User(username=f"{prefix}{n}", email=f"{prefix}{n}@example.com", role=User.Role.SME, password="!")
+            for n in range(count)
+        ],
+        batch_size=2000,
+    )
+    SMEProfile.objects.bulk_create(
+        [
+            SMEProfile(user=user, display_name=user.username, paypal_email=user.email, paypal_linked_at=now)
+            for user in users
+        ],
+        batch_size=2000,
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                account=user,
+                kind=LedgerEntry.Kind.EARNING,
+                amount_cents=cents,
+                currency="USD",
+                idempotency_key=f"earning:consultation:{prefix}-{user.pk}",
+                source_key=f"consultation:{prefix}-{user.pk}",
+            )
+            for user in users
+        ],
+        batch_size=2000,
+    )
+    return [user.pk for user in users]

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, User
 from payouts import runs, services
 from payouts.models import LedgerEntry, PayoutBatch, PayoutItem, PayoutRun
 from payouts.paypal.emulator import payer_id_for
@@ -15,6 +15,7 @@ from tests.factories import make_sme
 from tests.payouts.payout_support import (
     assert_paid_at_most_once_and_ledger_balances,
     balance,
+    bulk_smes,
     earn,
     sme_with_balance,
     staff,
@@ -202,15 +203,17 @@ def test_a_verified_sme_is_paid_by_payer_id(paypal_emulator):
 def test_a_batch_of_2500_items_is_read_in_pages(paypal_emulator, settings):
     from payouts.selectors import payout_lines
 
-    smes = [sme_with_balance(1000 + n) for n in range(2500)]
+    smes = bulk_smes(2499)
+    failed = sme_with_balance(1000, email="failed@example.com")  # the last page has one that fails
     assert len(list(payout_lines())) == 2500
     call_command("run_payouts", "--date", PAYDAY.isoformat(), verbosity=0)
     call_command("sync_payouts", verbosity=0)
     batch_id = PayoutBatch.objects.get().payout_batch_id
     reads = [r for r in paypal_emulator.requests_seen() if r["method"] == "GET" and batch_id in r["path"]]
-    assert len(reads) == 6  # 3 pages, twice
-    assert PayoutItem.objects.filter(transaction_status="SUCCESS").count() == 2500
-    assert balance(smes[-1]) == 0
+    assert len(reads) == 6  # 3 pages of 1,000, twice
+    assert PayoutItem.objects.filter(transaction_status="SUCCESS").count() == 2499
+    assert PayoutItem.objects.get(account=failed).transaction_status == "FAILED" and balance(failed) == 1000
+    assert balance(User(pk=smes[-1])) == 0
     assert_paid_at_most_once_and_ledger_balances(paypal_emulator)
 
 
