@@ -27,6 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .bulk import insert_rows
 from .calendar import payout_days_between
 from .models import PayoutBatch, PayoutItem, PayoutRun
 from .paypal.gateway import (
@@ -100,6 +101,21 @@ def _chunks(lines: Iterator[PayoutLine], size: int) -> Iterator[list[PayoutLine]
         yield chunk
 
 
+ITEM_FIELDS = [
+    "run",
+    "batch",
+    "account",
+    "amount_cents",
+    "currency",
+    "recipient_type",
+    "receiver",
+    "sender_item_id",
+    "payout_item_id",
+    "transaction_status",
+    "error_name",
+]
+
+
 def payout_run_create(*, payout_date: date, progress: Progress = quiet) -> tuple[PayoutRun, bool]:
     """The run for payout_date: created now with every batch, item and ledger debit, or the one already made."""
     max_items = min(settings.PAYOUT_BATCH_MAX_ITEMS, 15_000)
@@ -124,26 +140,26 @@ def payout_run_create(*, payout_date: date, progress: Progress = quiet) -> tuple
                     sender_batch_id=sender_batch_id(payout_date=payout_date, currency=currency, number=number),
                 )
                 for part in (chunk[i : i + WRITE_CHUNK] for i in range(0, len(chunk), WRITE_CHUNK)):
-                    items = [
-                        PayoutItem(
-                            run=run,
-                            batch=batch,
-                            account_id=line.account_id,
-                            amount_cents=line.amount_cents,
-                            currency=line.currency,
-                            recipient_type=line.recipient_type,
-                            receiver=line.receiver,
-                            sender_item_id=sender_item_id(
-                                payout_date=payout_date, account_id=line.account_id, currency=line.currency
-                            ),
-                        )
+                    ids = [
+                        sender_item_id(payout_date=payout_date, account_id=line.account_id, currency=line.currency)
                         for line in part
                     ]
-                    PayoutItem.objects.bulk_create(items, batch_size=1000)
-                    ledger_debit_payouts(
-                        debits=[(i.account_id, i.amount_cents, i.currency, i.sender_item_id) for i in items]
+                    insert_rows(
+                        PayoutItem,
+                        ITEM_FIELDS,
+                        (
+                            (run.pk, batch.pk, line.account_id, line.amount_cents, line.currency)
+                            + (line.recipient_type, line.receiver, sid, "", "", "")
+                            for line, sid in zip(part, ids, strict=True)
+                        ),
                     )
-                    written += len(items)
+                    ledger_debit_payouts(
+                        debits=[
+                            (line.account_id, line.amount_cents, line.currency, sid)
+                            for line, sid in zip(part, ids, strict=True)
+                        ]
+                    )
+                    written += len(part)
                     progress(f"Written {written:,} payout items (batch {number}, {currency}).")
         if number == 0:
             run.status, run.sent_at = PayoutRun.Status.SENT, timezone.now()
@@ -303,16 +319,35 @@ class SyncReport:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _ItemState:
+    pk: int
+    sender_item_id: str
+    payout_item_id: str
+    transaction_status: str
+    error_name: str
+    status_changed_at: datetime | None
+    unclaimed_since: datetime | None
+
+
 def _apply_results(*, batch: PayoutBatch, results: list[PayoutItemResult], now: datetime, report: SyncReport) -> None:
     """Record PayPal's item statuses; an item whose money came back is credited back (once) in the same transaction."""
     emails = []
     with transaction.atomic():
-        ours = {
-            item.sender_item_id: item
-            for item in PayoutItem.objects.select_for_update().filter(
-                batch=batch, sender_item_id__in=[r.sender_item_id for r in results]
+        rows = (
+            PayoutItem.objects.select_for_update()
+            .filter(batch=batch, sender_item_id__in=[r.sender_item_id for r in results])
+            .values_list(
+                "pk",
+                "sender_item_id",
+                "payout_item_id",
+                "transaction_status",
+                "error_name",
+                "status_changed_at",
+                "unclaimed_since",
             )
-        }
+        )
+        ours = {row[1]: _ItemState(*row) for row in rows}
         changed = []
         for result in results:
             item = ours.get(result.sender_item_id)
@@ -349,7 +384,7 @@ def _apply_results(*, batch: PayoutBatch, results: list[PayoutItemResult], now: 
 STATUS_FIELDS = ["payout_item_id", "transaction_status", "error_name", "status_changed_at", "unclaimed_since"]
 
 
-def _save_statuses(items: list[PayoutItem]) -> None:
+def _save_statuses(items: list[_ItemState]) -> None:
     """One parameterised UPDATE per item, sent as one executemany: bulk_update's CASE over a page of 1,000
     items takes seconds, and PayPal's ids differ per item so a grouped update cannot set them."""
     if not items:
@@ -362,7 +397,7 @@ def _save_statuses(items: list[PayoutItem]) -> None:
         quote(PayoutItem._meta.pk.column),
     )
     rows = [
-        [field.get_db_prep_save(getattr(item, field.attname), connection) for field in fields] + [item.pk]
+        [field.get_db_prep_save(getattr(item, field.name), connection) for field in fields] + [item.pk]
         for item in items
     ]
     with connection.cursor() as cursor:
@@ -452,11 +487,12 @@ def _email_batch_sent(batch_id: int) -> None:
     from .templatetags.money import money
 
     rows = PayoutItem.objects.filter(batch_id=batch_id).values_list("account__email", "amount_cents", "currency")
+    url = _earnings_url()
     messages = (
         (
             "Your InterKanect payout is on its way",
             f"We sent {money(amount, currency)} to your PayPal account. PayPal usually shows it within minutes.\n\n"
-            f"Your earnings and payouts: {_earnings_url()}\n",
+            f"Your earnings and payouts: {url}\n",
             None,
             [email],
         )

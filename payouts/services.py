@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, SMEProfile, User
 from accounts.services import audit_record
 
+from .bulk import insert_rows, prepared
 from .models import LedgerEntry, PayoutHold
 
 Kind = LedgerEntry.Kind
@@ -141,42 +142,60 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str, paypal_reason: s
 def ledger_debit_payouts(*, debits: list[tuple[int, int, str, str]]) -> int:
     """Debit many payout items at once: (account id, amount_cents > 0, currency, payout_item_ref) each.
 
-    For a payout run, whose items are new rows written in the same transaction: one insert per thousand
-    entries instead of one per SME. A ref already debited makes the whole call fail (the database's
-    unique key), so a run never debits an item twice. Returns how many entries were written."""
-    entries = []
-    for account_id, amount_cents, currency, ref in debits:
-        if not isinstance(amount_cents, int) or amount_cents <= 0:
+    For a payout run, whose items are new rows written in the same transaction: a few multi-row inserts
+    instead of one per SME. A ref already debited makes the whole call fail (the database's unique key),
+    so a run never debits an item twice. Each entry gets its audit row, as ledger_debit_payout writes.
+    Returns how many entries were written."""
+    for _account_id, amount_cents, currency, ref in debits:
+        if type(amount_cents) is not int or amount_cents <= 0:
             raise LedgerError("A payout sends a positive amount.")
         if not ref:
             raise LedgerError("A payout debit names its payout item.")
         if not CURRENCY_CODE.fullmatch(currency):
             raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
-        entries.append(
-            LedgerEntry(
-                account_id=account_id,
-                kind=Kind.PAYOUT,
-                amount_cents=-amount_cents,
-                currency=currency,
-                idempotency_key=f"payout:{ref}",
-                payout_item_ref=ref,
-            )
-        )
-    created = LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-    AuditEvent.objects.bulk_create(
+    now = prepared(LedgerEntry, "created_at", timezone.now())
+    insert_rows(
+        LedgerEntry,
         [
-            AuditEvent(
-                event="ledger.payout_debited",
-                subject_id=entry.account_id,
-                target_type=LedgerEntry._meta.label_lower,
-                target_id=str(entry.pk or ""),
-                data={"amount_cents": entry.amount_cents, "currency": entry.currency, "key": entry.idempotency_key},
-            )
-            for entry in created
+            "account",
+            "kind",
+            "amount_cents",
+            "currency",
+            "idempotency_key",
+            "source_key",
+            "payout_item_ref",
+            "reason",
+            "created_at",
         ],
-        batch_size=1000,
+        (
+            (account_id, Kind.PAYOUT, -cents, currency, f"payout:{ref}", "", ref, "", now)
+            for account_id, cents, currency, ref in debits
+        ),
     )
-    return len(created)
+    audit_now = prepared(AuditEvent, "created_at", timezone.now())
+    target_type = LedgerEntry._meta.label_lower
+    written = 0
+    for start in range(0, len(debits), 5000):
+        keys = [f"payout:{ref}" for _a, _c, _cur, ref in debits[start : start + 5000]]
+        entries = LedgerEntry.objects.filter(idempotency_key__in=keys).values_list(
+            "pk", "account_id", "amount_cents", "currency", "idempotency_key"
+        )
+        written += insert_rows(
+            AuditEvent,
+            ["created_at", "subject", "event", "target_type", "target_id", "data"],
+            (
+                (
+                    audit_now,
+                    account_id,
+                    "ledger.payout_debited",
+                    target_type,
+                    str(pk),
+                    prepared(AuditEvent, "data", {"amount_cents": amount, "currency": currency, "key": key}),
+                )
+                for pk, account_id, amount, currency, key in entries
+            ),
+        )
+    return written
 
 
 def adjustment_key(request_key: str) -> str:

@@ -433,15 +433,17 @@ class PayPalGateway:
         }
 
         def attempt() -> PayoutBatchResult:
-            payout = paypalrestsdk.Payout(body, api=self.api)
-            payout.request_id = request_id or sender_batch_id
-            if not payout.create():
-                raise self._refused(payout)
-            header = payout.batch_header
+            # api.post, not paypalrestsdk.Payout: the resource copies a 15,000-item body into objects and back.
+            data = self.api.post(
+                "v1/payments/payouts", body, headers={"PayPal-Request-Id": request_id or sender_batch_id}
+            )
+            if "error" in data:
+                raise self._refused(data)
+            header = data["batch_header"]
             return PayoutBatchResult(
-                payout_batch_id=header.payout_batch_id,
-                sender_batch_id=header.sender_batch_header.sender_batch_id,
-                batch_status=header.batch_status,
+                payout_batch_id=header["payout_batch_id"],
+                sender_batch_id=header["sender_batch_header"]["sender_batch_id"],
+                batch_status=header["batch_status"],
             )
 
         return self._call("payout batch creation", attempt)
