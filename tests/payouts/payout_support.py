@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from decimal import Decimal
 
 from django.db.models import Sum
 
@@ -48,20 +49,31 @@ def assert_paid_at_most_once_and_ledger_balances(emulator) -> None:
     """Each sender_item_id reached PayPal at most once; each item is debited once, credited back at most once
     and only when its money came back; PayPal's accepted items are exactly our items that were sent; and
     every SME's balance is what they earned less what PayPal holds as paid to them."""
+    violations = payout_violations(emulator)
+    assert not violations, "\n".join(violations[:20])
+
+
+def payout_violations(emulator, *, settled: bool = True) -> list[str]:
+    """What assert_paid_at_most_once_and_ledger_balances checks, as a list of violations (the soak counts them).
+
+    settled=False allows batches still NEW (a runner crashed and the rerun has not happened yet)."""
+    found = []
     counts = emulator.sender_item_id_counts()
-    twice = {sid: n for sid, n in counts.items() if n > 1}
-    assert not twice, f"paid more than once: {twice}"
+    found += [f"{sid} paid {n} times" for sid, n in counts.items() if n > 1]
 
     items = {item.sender_item_id: item for item in PayoutItem.objects.select_related("batch")}
-    at_paypal = {
-        item["payout_item"]["sender_item_id"]: item for item in emulator.state.items.values()
-    }  # what PayPal accepted
-    assert set(at_paypal) <= set(items), "PayPal has items we never wrote"
+    with emulator.lock:
+        at_paypal = {item["payout_item"]["sender_item_id"]: item for item in emulator.state.items.values()}
+    found += [f"PayPal has {sid}, which we never wrote" for sid in set(at_paypal) - set(items)]
     for sid, item in items.items():
-        if item.batch.status in {PayoutBatch.Status.SENT, PayoutBatch.Status.CLOSED}:
-            assert sid in at_paypal, f"{sid} recorded as sent but PayPal has no such item"
-        if item.batch.status == PayoutBatch.Status.REFUSED:
-            assert sid not in at_paypal, f"{sid} refused yet PayPal has it"
+        if item.batch.status in {PayoutBatch.Status.SENT, PayoutBatch.Status.CLOSED} and sid not in at_paypal:
+            found.append(f"{sid} recorded as sent but PayPal has no such item")
+        if item.batch.status == PayoutBatch.Status.REFUSED and sid in at_paypal:
+            found.append(f"{sid} refused, yet PayPal has it")
+        if settled and item.batch.status == PayoutBatch.Status.NEW:
+            found.append(f"{sid} never sent")
+        if sid in at_paypal and Decimal(at_paypal[sid]["payout_item"]["amount"]["value"]) * 100 != item.amount_cents:
+            found.append(f"{sid}: PayPal paid another amount")
 
     entries = defaultdict(list)
     for entry in LedgerEntry.objects.exclude(payout_item_ref=""):
@@ -70,8 +82,10 @@ def assert_paid_at_most_once_and_ledger_balances(emulator) -> None:
         kinds = sorted(e.kind for e in entries[sid])
         money_back = item.batch.status == PayoutBatch.Status.REFUSED or item.transaction_status in MONEY_BACK_STATUSES
         expected = ["payout", "payout_reversal"] if money_back else ["payout"]
-        assert kinds == expected, f"{sid} ({item.transaction_status}): ledger has {kinds}"
-        assert [e.amount_cents for e in entries[sid] if e.kind == "payout"] == [-item.amount_cents]
+        if kinds != expected:
+            found.append(f"{sid} ({item.transaction_status or item.batch.status}): ledger has {kinds}, not {expected}")
+        if [e.amount_cents for e in entries[sid] if e.kind == "payout"] != [-item.amount_cents]:
+            found.append(f"{sid}: the debit is not the item's amount")
 
     # Per SME and currency: balance == earned - sent and not back (what PayPal holds as paid or still paying).
     def sums(queryset):
@@ -85,7 +99,11 @@ def assert_paid_at_most_once_and_ledger_balances(emulator) -> None:
         if item.batch.status != PayoutBatch.Status.REFUSED and item.transaction_status not in MONEY_BACK_STATUSES:
             out[(item.account_id, item.currency)] += item.amount_cents
     for key in {(item.account_id, item.currency) for item in items.values()}:
-        assert balances.get(key, 0) == earned.get(key, 0) - out[key], f"SME {key}: the ledger does not balance"
+        if balances.get(key, 0) != earned.get(key, 0) - out[key]:
+            found.append(f"SME {key}: the ledger does not balance")
+        if balances.get(key, 0) < 0:
+            found.append(f"SME {key}: a negative balance (paid more than earned)")
+    return found
 
 
 def bulk_smes(count: int, *, cents: int = 1500, prefix: str = "bulk") -> list[int]:
