@@ -244,3 +244,24 @@ class PayoutItem(models.Model):
 
     def __str__(self) -> str:
         return self.sender_item_id
+
+    @property
+    def state_display(self) -> str:
+        """The item's state as the SME reads it."""
+        if self.batch.status == PayoutBatch.Status.REFUSED:
+            return "Refused by PayPal: back in your balance"
+        return STATE_LABELS.get(self.transaction_status, self.transaction_status.capitalize() or "Sending")
+
+
+STATE_LABELS = {
+    "": "Sending",
+    "PENDING": "Pending at PayPal",
+    "SUCCESS": "Paid",
+    "UNCLAIMED": "Unclaimed: accept it in PayPal (an account for this address) or it comes back to your balance",
+    "ONHOLD": "On hold at PayPal",
+    "FAILED": "Failed: back in your balance",
+    "RETURNED": "Returned: back in your balance",
+    "BLOCKED": "Blocked by PayPal: back in your balance",
+    "REFUNDED": "Refunded: back in your balance",
+    "REVERSED": "Reversed: back in your balance",
+}
