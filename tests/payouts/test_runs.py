@@ -347,3 +347,12 @@ def test_the_emulator_refuses_what_paypal_refuses(paypal_emulator):
     with pytest.raises(PayPalInvalidRequest) as error:
         gateway.create_payout_batch(sender_batch_id="too-many", items=many)
     assert error.value.status == 400 and not paypal_emulator.state.items
+
+
+def test_today_for_payouts_is_the_date_in_the_payout_time_zone(settings):
+    # 25 hours apart: whatever the time, the date in Kiribati is a day or two after the date in Samoa.
+    settings.PAYOUT_TIME_ZONE = "Pacific/Kiritimati"
+    ahead = runs.payout_today()
+    settings.PAYOUT_TIME_ZONE = "Pacific/Pago_Pago"
+    behind = runs.payout_today()
+    assert 1 <= (ahead - behind).days <= 2
