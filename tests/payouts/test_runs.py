@@ -356,3 +356,17 @@ def test_today_for_payouts_is_the_date_in_the_payout_time_zone(settings):
     settings.PAYOUT_TIME_ZONE = "Pacific/Pago_Pago"
     behind = runs.payout_today()
     assert 1 <= (ahead - behind).days <= 2
+
+
+def test_a_batch_left_unsent_is_sent_by_the_next_daily_run_even_on_a_day_that_is_no_payout_day(
+    paypal_emulator, settings
+):
+    sme_with_balance(2000)
+    paypal_emulator.add_fault("server_error", path="/v1/payments/payouts", times=settings.PAYPAL_RETRIES + 1)
+    with pytest.raises(CommandError):
+        call_command("run_payouts", "--date", PAYDAY.isoformat())
+    # What cron's run_payouts (no --date) does on any day that is not a payout day: nothing new, but this.
+    report = runs.payout_runs_send()
+    assert report.sent_batches == 1 and not PayoutBatch.objects.filter(status=PayoutBatch.Status.NEW).exists()
+    assert PayoutRun.objects.get().status == PayoutRun.Status.SENT
+    assert_paid_at_most_once_and_ledger_balances(paypal_emulator)
