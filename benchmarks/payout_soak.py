@@ -140,6 +140,8 @@ def main() -> None:
         violations += len(found)
         for line in found[:5]:
             print(f"round {rounds} ({payout_date}): {line}")
+        if rounds % 25 == 0:
+            print(f"... {rounds} runs, {violations} violations so far", flush=True)
     elapsed = time.monotonic() - started
     paid = len(emulator.state.items)
     print(
