@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from payouts.forms import PayPalEmailForm
 from payouts.paypal.login.adapter import PayPalLinkAdapter as PayoutsPayPalLinkAdapter
 from payouts.views import paypal_on_dashboard, sme_profile_or_403
-from sessions_app.policy_services import sme_paypal_link
+from sessions_app.services import sme_paypal_link
 
 
 class PayPalLinkAdapter(PayoutsPayPalLinkAdapter):

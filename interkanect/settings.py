@@ -5,6 +5,7 @@ Production is the same code with other variables (DJANGO_DEBUG=0 and friends); s
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "payouts",
     "signaling",
+    "interkanect",  # the project level: dashboards, closing an account, demo data, deploy checks
 ]
 
 MIDDLEWARE = [
@@ -173,7 +175,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.signup_form.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
@@ -291,9 +293,18 @@ LOGGING = {
 # --- Product settings ---
 SITE_NAME = "InterKanect"
 CURRENCY = os.environ.get("CURRENCY", "USD")
+# The platform's share of a paid consultation, in percent (decimals allowed, e.g. 12.5), taken when the
+# SME's earning is credited: fee = price × percent / 100 rounded down to the cent (a fraction of a cent
+# goes to the SME), earning = price − fee. PayPal's own fee on the capture is the platform's cost.
+try:
+    PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "0"))
+except InvalidOperation:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.") from None
+if not PLATFORM_FEE_PERCENT.is_finite() or not 0 <= PLATFORM_FEE_PERCENT <= 100:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.")
 
-# Consultations: an open consultation never held within this many days expires (and a paid one is
-# refunded); a live one whose room is empty completes this long after its agreed end.
+# Consultations: an open consultation never held within this many days expires; a live one whose room
+# is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
 

@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from accounts.checks import database_role_not_superuser
+from interkanect.checks import database_role_not_superuser
 
 pytestmark = pytest.mark.django_db
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL role")

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.services import sme_profile_update
-from sessions_app.calendar import consultation_ics
+from sessions_app.ics import consultation_ics
 from tests.factories import make_consultation, make_sme
 
 pytestmark = pytest.mark.django_db

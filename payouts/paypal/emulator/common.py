@@ -12,7 +12,7 @@ from typing import Any
 EMULATOR_CLIENT_ID = "emulator-client-id"
 EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 PAYPAL_ATTRIBUTES_SCOPE = "https://uri.paypal.com/services/paypalattributes"
-FAULTS = {"timeout", "server_error", "accept_then_timeout"}
+FAULTS = {"timeout", "server_error", "accept_then_timeout", "refuse"}
 INSUFFICIENT_FUNDS_FROM = Decimal("100000.00")
 
 
@@ -70,14 +70,16 @@ class Fault:
     kind: str
     path: str
     times: int
+    issue: str = ""  # "refuse": the 422 issue PayPal answers with (e.g. REFUND_FAILED_INSUFFICIENT_FUNDS)
 
 
 @dataclass
 class State:
     tokens: set[str] = field(default_factory=set)
-    payments: dict[str, dict] = field(default_factory=dict)
-    payments_by_token: dict[str, str] = field(default_factory=dict)
-    sales: dict[str, dict] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)
+    captures: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
+    invoice_ids: set[str] = field(default_factory=set)
     batches: dict[str, dict] = field(default_factory=dict)
     batches_by_sender_id: dict[str, str] = field(default_factory=dict)  # sender_batch_id → payout_batch_id
     accepted_sender_item_ids: list[str] = field(default_factory=list)  # one entry per item accepted

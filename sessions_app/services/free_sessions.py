@@ -19,9 +19,10 @@ from accounts.services import audit_record
 from payouts import services as payouts_services
 from payouts.selectors import paypal_account_holders
 
-from .models import Consultation, FreeSessionReviewCase
-from .policy import FreeSessionFigures, free_session_candidates, free_session_figures
-from .services import ConsultationError, consultation_cancel
+from ..models import Consultation, FreeSessionReviewCase, Refund
+from ..selectors.free_sessions import FreeSessionFigures, free_session_candidates, free_session_figures
+from .common import ConsultationError
+from .lifecycle import consultation_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def review_disqualify(
 ) -> FreeSessionReviewCase:
     """Disqualify the case's SME: they can no longer create or host. Earned balances are not touched.
 
-    Consultations not held yet are cancelled (a paid one is refunded by the cancellation) or left as
+    Consultations not held yet are cancelled (their members are e-mailed) or left as
     they are for admins to decide; a live one always runs to its end.
     """
     _require_reviewer(actor)
@@ -209,12 +210,15 @@ def review_disqualify(
     choice = Case.OpenConsultations.CANCEL if cancel_open_consultations else Case.OpenConsultations.LEAVE
     cancelled = []
     if cancel_open_consultations:
-        pending = Consultation.objects.filter(
-            sme=sme, state__in=(Consultation.State.CREATED, Consultation.State.CLAIMED, Consultation.State.READY)
-        )
+        pending = Consultation.objects.filter(sme=sme, state__in=Consultation.NOT_YET_LIVE_STATES)
         for consultation in pending:
             try:
-                if consultation_cancel(consultation=consultation, actor=actor, reason=CANCEL_REASON):
+                if consultation_cancel(
+                    consultation=consultation,
+                    actor=actor,
+                    reason=CANCEL_REASON,
+                    refund_reason=Refund.Reason.SME_DISQUALIFIED,
+                ):
                     cancelled.append(consultation.pk)
             except ConsultationError:
                 pass  # it went live meanwhile: it runs to its end

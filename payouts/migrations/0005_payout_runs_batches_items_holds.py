@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payouts", "0003_ledger_source_key_replaces_consultation"),
+        ("payouts", "0004_ledger_earning_reversal"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
