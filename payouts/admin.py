@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 
@@ -110,9 +111,6 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 def _ledger_entries_html(refs_filter: dict) -> str:
-    from django.urls import reverse
-    from django.utils.html import format_html_join
-
     entries = LedgerEntry.objects.filter(**refs_filter).order_by("created_at", "id")[:50]
     return (
         format_html_join(
@@ -158,9 +156,6 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
 
     @admin.display(description="items")
     def items_link(self, obj):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         url = reverse("admin:payouts_payoutitem_changelist") + f"?batch__id__exact={obj.pk}"
         return format_html('<a href="{}">{} items</a>', url, obj.items.count())
 

@@ -1,6 +1,9 @@
 """Checks for money: the payout settings must make sense (always), and production must talk to PayPal, never
 to the emulator's address (deploy)."""
 
+import zoneinfo
+
+import holidays
 from django.conf import settings
 from django.core import checks
 
@@ -22,10 +25,6 @@ def paypal_configured_in_production(app_configs, **kwargs):
 @checks.register()
 def payout_settings_valid(app_configs, **kwargs):
     """A wrong holiday country or time zone would stop every payout run with a traceback: say so at start-up."""
-    import zoneinfo
-
-    import holidays
-
     errors = []
     country = settings.PAYOUT_HOLIDAYS_COUNTRY
     subdivision = settings.PAYOUT_HOLIDAYS_SUBDIVISION or None

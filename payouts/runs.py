@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import groupby, islice
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mass_mail
@@ -42,6 +43,7 @@ from .paypal.gateway import (
 )
 from .selectors import PayoutLine, payout_lines
 from .services import MONEY_BACK_STATUSES, ledger_debit_payouts, ledger_reverse_payout
+from .templatetags.money import money
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -71,9 +73,7 @@ def payout_today() -> date:
     return timezone.localdate(timezone=_zone())
 
 
-def _zone():
-    from zoneinfo import ZoneInfo
-
+def _zone() -> ZoneInfo:
     return ZoneInfo(settings.PAYOUT_TIME_ZONE)
 
 
@@ -484,8 +484,6 @@ def _earnings_url() -> str:
 
 
 def _email_batch_sent(batch_id: int) -> None:
-    from .templatetags.money import money
-
     rows = PayoutItem.objects.filter(batch_id=batch_id).values_list("account__email", "amount_cents", "currency")
     url = _earnings_url()
     messages = (
@@ -506,8 +504,6 @@ def _email_batch_sent(batch_id: int) -> None:
 
 
 def _email_money_back(item_ids: list[int]) -> None:
-    from .templatetags.money import money
-
     rows = PayoutItem.objects.filter(pk__in=item_ids).values_list(
         "account__email", "amount_cents", "currency", "transaction_status", "error_name"
     )

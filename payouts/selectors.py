@@ -12,7 +12,7 @@ from django.db.models import Q, Sum
 
 from accounts.models import SMEProfile, User
 
-from .calendar import PayoutDay
+from .calendar import PayoutDay, next_payout_day
 from .models import LedgerEntry, PayoutHold, PayoutItem
 
 
@@ -136,8 +136,6 @@ class Earnings:
 
 def sme_earnings(*, profile: SMEProfile, today: date, history: int = 200) -> Earnings:
     """The earnings page: the next payout (and why it moved), what it will pay, past payouts, the ledger."""
-    from .calendar import next_payout_day
-
     balance = ledger_balance(account=profile.user)
     return Earnings(
         next_day=next_payout_day(today),

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from payouts import runs
 from payouts.calendar import next_payout_day
+from payouts.models import PayoutRun
 from payouts.selectors import payout_lines
 from payouts.templatetags.money import money
 
@@ -52,8 +53,6 @@ class Command(BaseCommand):
             raise CommandError(f"{len(errors)} problem(s) above; run the command again later: nobody is paid twice.")
 
     def _dry_run(self, day: date) -> None:
-        from payouts.models import PayoutRun
-
         if PayoutRun.objects.filter(payout_date=day).exists():
             self.stdout.write(f"The payout run of {day.isoformat()} exists already; a run would only finish it.")
             return
