@@ -9,9 +9,17 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import services
+from .usernames import username_validate, validate_username_rules
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        # Our rules (accounts/usernames.py) replace allauth's, so sign-up says what every other path says.
+        if shallow:
+            validate_username_rules(username)
+            return username
+        return username_validate(username)
+
     def confirm_email(self, request, email_address) -> bool:
         confirmed = super().confirm_email(request, email_address)
         if confirmed:

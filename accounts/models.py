@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
+
+from .usernames import USERNAME_HELP_TEXT, validate_username_rules
 
 # The database trigger (migration 0002) raises with this text; we turn it into UsernameLockedError.
 USERNAME_LOCK_DB_MESSAGE = "username is locked after activation"
@@ -59,7 +62,10 @@ class UserQuerySet(models.QuerySet):
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
-    pass
+    def get_by_natural_key(self, username):
+        # Usernames are unique ignoring case (accounts/usernames.py), so "ADA" is ada: at login, and when
+        # createsuperuser asks whether a name is taken.
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
 
 
 class User(AbstractUser):
@@ -67,6 +73,15 @@ class User(AbstractUser):
         SME = "sme", "Subject-matter expert"
         CLIENT = "client", "Client"
 
+    # Django's own field, with our rules (accounts/usernames.py) instead of its "150 characters" ones.
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        validators=[validate_username_rules],
+        help_text=USERNAME_HELP_TEXT,
+        error_messages={"unique": "That username is already taken. Choose another."},
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
     activated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the e-mail address was confirmed; the username is fixed from then on."
@@ -83,6 +98,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(closed_at__isnull=True) | models.Q(is_active=False),
                 name="user_closed_is_inactive",
+            ),
+            # "Ada" and "ada" would be two people one reader cannot tell apart; the database refuses it
+            # even when two sign-ups race past the forms' check.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_unique_ignoring_case",
+                violation_error_message="That username is already taken. Choose another.",
             ),
         ]
 

@@ -11,6 +11,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .models import AuditEvent, SMEProfile, User
+from .usernames import username_validate
 
 
 def audit_record(
@@ -63,13 +64,12 @@ def user_activate(*, user: User) -> bool:
 @transaction.atomic
 def user_rename_before_activation(*, user: User, username: str) -> User:
     """Correct a username that has not been activated yet. The model layer refuses it afterwards."""
-    from allauth.account.adapter import get_adapter
-
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.username == username:
         return locked
-    # Raises ValidationError with allauth's own messages (taken, too short, characters).
-    username = get_adapter().clean_username(username)
+    # The same rules as sign-up (length, characters, reserved, taken ignoring case); the account may
+    # re-case its own name.
+    username_validate(username, exclude_pk=locked.pk)
     old = locked.username
     locked.username = username
     locked.save(update_fields=["username"])  # UsernameLockedError if activated meanwhile
