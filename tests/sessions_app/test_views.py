@@ -275,6 +275,14 @@ def test_a_second_client_is_told_it_belongs_to_someone_else(client):
     assert response.status_code == 403 and b"belongs to someone else" in response.content
 
 
+def test_a_stranger_opening_a_claimed_link_is_told_before_being_invited_to_sign_up(client):
+    consultation = make_ready_consultation()
+    page = client.get(join(consultation)).content.decode()
+    assert "A client has already claimed this consultation" in page
+    assert "Sign up as a client" not in page and "role=client" not in page
+    assert reverse("account_login") in page  # the client it belongs to can still log in from here
+
+
 def test_the_sme_sees_the_link_with_a_copy_button_and_cannot_claim(client):
     consultation = make_consultation()
     client.force_login(consultation.sme)
