@@ -11,7 +11,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from . import services
 from .usernames import username_validate, validate_username_rules
 
-
 ACTIVATION_LINK_SENT_SESSION_KEY = "activation_link_sent"
 
 
