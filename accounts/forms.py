@@ -6,6 +6,7 @@ from allauth.account import forms as allauth_forms
 from django import forms
 
 from .models import SMEProfile, User
+from .usernames import USERNAME_HELP_TEXT
 
 
 class SignupExtraForm(forms.Form):
@@ -34,6 +35,15 @@ class SignupExtraForm(forms.Form):
     )
 
     field_order = ["role", "email", "username", "password1", "password2", "display_name", "headline"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "username" in self.fields:  # allauth's field, declared on its form above this one
+            # Next to the field it is about (and read out with it), not at the foot of the form.
+            self.fields["username"].help_text = (
+                f"{USERNAME_HELP_TEXT} Choose it with care: you can correct it until you activate your account, "
+                "and never after."
+            )
 
     def signup(self, request, user: User) -> None:
         from .services import user_register
