@@ -8,5 +8,4 @@ urlpatterns = [
     path("confirm-email/", views.EmailVerificationSentView.as_view(), name="account_email_verification_sent"),
     re_path(r"^confirm-email/(?P<key>[-:\w]+)/$", views.ConfirmEmailView.as_view(), name="account_confirm_email"),
     path("profile/", views.profile, name="account_profile"),
-    path("close/", views.close_account, name="account_close"),
 ]

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "payouts",
     "signaling",
+    "interkanect",  # the project level: dashboards, closing an account, demo data, deploy checks
 ]
 
 MIDDLEWARE = [
@@ -173,7 +174,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.signup_form.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
@@ -272,8 +273,8 @@ LOGGING = {
 SITE_NAME = "InterKanect"
 CURRENCY = os.environ.get("CURRENCY", "USD")
 
-# Consultations: an open consultation never held within this many days expires (and a paid one is
-# refunded); a live one whose room is empty completes this long after its agreed end.
+# Consultations: an open consultation never held within this many days expires; a live one whose room
+# is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
 

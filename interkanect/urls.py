@@ -3,14 +3,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import views as account_views
-
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("help/", views.help_page, name="help"),
-    path("dashboard/", account_views.dashboard, name="dashboard"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("accounts/close/", views.close_account, name="account_close"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from allauth.socialaccount.adapter import get_adapter
 from django.conf import settings
 from django.db.models import Sum
 
@@ -27,9 +28,21 @@ def ledger_balance(*, account: User, currency: str | None = None) -> Money:
 
 def paypal_login_available(*, request=None) -> bool:
     """Whether "Log in with PayPal" is configured (in settings or as a SocialApp in the admin)."""
-    from allauth.socialaccount.adapter import get_adapter
-
     return bool(get_adapter().list_apps(request, provider="paypal"))
+
+
+@dataclass(frozen=True)
+class PayPalPanel:
+    """The SME dashboard's "Getting paid" panel: the balance, and how the SME can link PayPal."""
+
+    balance: Money
+    login_available: bool
+
+
+def sme_paypal_panel(*, profile: SMEProfile, request=None) -> PayPalPanel:
+    return PayPalPanel(
+        balance=ledger_balance(account=profile.user), login_available=paypal_login_available(request=request)
+    )
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,14 @@ from django.utils import timezone
 
 from accounts.models import SMEProfile, User
 from accounts.services import audit_record
-from sessions_app.models import Consultation
 
 from .models import LedgerEntry
 
 Kind = LedgerEntry.Kind
 # Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# What an earning is for: "<kind>:<id>", e.g. "consultation:42".
+SOURCE_KEY = re.compile(r"[a-z][a-z_]*:[A-Za-z0-9_-]{1,100}")
 
 
 # PayPal's transaction_status values of a payout item whose money came back to us (or never left).
@@ -64,21 +65,27 @@ def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
 
 
 @transaction.atomic
-def ledger_credit_earning(*, consultation: Consultation) -> LedgerEntry:
-    """Credit the SME with the price of a paid consultation that completed. Once per consultation."""
-    if consultation.state != Consultation.State.COMPLETED:
-        raise LedgerError("Only a completed consultation earns its SME a credit.")
-    if consultation.price_cents <= 0:
-        raise LedgerError("A free consultation earns nothing to credit.")
+def ledger_credit_earning(*, account: User, amount_cents: int, currency: str, source_key: str) -> LedgerEntry:
+    """Credit the SME with what one source event earned them (amount_cents > 0). Once per source_key.
+
+    source_key names the event as "<kind>:<id>" ("consultation:42"); the caller (the app that owns the
+    event) decides that it earns money, the ledger only that it is credited once.
+    """
+    if type(amount_cents) is not int or amount_cents <= 0:
+        raise LedgerError("An earning credits a positive whole number of cents.")
+    if not CURRENCY_CODE.fullmatch(currency):
+        raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
+    if not SOURCE_KEY.fullmatch(source_key):
+        raise LedgerError("An earning names its source as kind:id, such as consultation:42.")
     return _record(
         event="ledger.earning_credited",
         actor=None,
-        account=consultation.sme,
+        account=account,
         kind=Kind.EARNING,
-        amount_cents=consultation.price_cents,
-        currency=consultation.currency,
-        idempotency_key=f"earning:consultation:{consultation.pk}",
-        consultation=consultation,
+        amount_cents=amount_cents,
+        currency=currency,
+        idempotency_key=f"earning:{source_key}",
+        source_key=source_key,
     )
 
 

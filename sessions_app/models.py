@@ -25,11 +25,14 @@ class Consultation(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
 
-    OPEN_STATES = (State.CREATED, State.CLAIMED, State.READY, State.LIVE)
+    # The state groups, named once: services, selectors and templates use these names.
+    NOT_YET_LIVE_STATES = (State.CREATED, State.CLAIMED, State.READY)  # never held (yet): may expire
+    BOOKED_STATES = (State.CLAIMED, State.READY)  # a client claimed it; not held yet
+    OPEN_STATES = (*NOT_YET_LIVE_STATES, State.LIVE)
     ROOM_STATES = (State.READY, State.LIVE)
     CLOSED_STATES = (State.COMPLETED, State.CANCELLED, State.EXPIRED)
     # Who may cancel, and until when: the SME before it was live, the client before it is ready (paid).
-    CANCEL_STATES = {"sme": (State.CREATED, State.CLAIMED, State.READY), "client": (State.CLAIMED,)}
+    CANCEL_STATES = {"sme": NOT_YET_LIVE_STATES, "client": (State.CLAIMED,)}
 
     token = models.CharField(max_length=64, unique=True, default=new_join_token, editable=False)
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_consultations")
@@ -161,7 +164,7 @@ class ConsultationExtension(models.Model):
 class FreeSessionReviewCase(models.Model):
     """An SME crossed a free-session limit: the figures that triggered it, and one admin decision on it.
 
-    The policy opens a case (sessions_app.policy_services); it never disqualifies by itself. An admin
+    The policy opens a case (sessions_app.services.free_sessions); it never disqualifies by itself. An admin
     decides it once in Django admin; the decision is never edited afterwards, and a later reinstatement
     is recorded beside it, not over it.
     """
@@ -239,10 +242,3 @@ class FreeSessionReviewCase(models.Model):
 
     def __str__(self) -> str:
         return f"Free sessions of {self.sme} ({self.get_status_display().lower()}, {self.opened_at:%Y-%m-%d})"
-
-    @property
-    def figures_text(self) -> str:
-        return (
-            f"{self.free_sessions} of {self.live_sessions} live sessions free "
-            f"({self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d})"
-        )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .calendar import consultation_ics
+from .ics import consultation_ics
 from .models import Consultation
 
 logger = logging.getLogger(__name__)

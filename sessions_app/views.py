@@ -15,8 +15,8 @@ from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 
 from . import services
-from .calendar import consultation_ics
 from .forms import ConsultationCancelForm, ConsultationCreateForm
+from .ics import consultation_ics
 from .models import Consultation
 from .selectors import consultation_by_token, consultation_can_cancel
 

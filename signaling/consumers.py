@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from sessions_app.selectors import room_admission
+from sessions_app.selectors import room_admission, room_timer_state
 from sessions_app.services import (
     ConsultationError,
     consultation_complete,
@@ -37,7 +37,6 @@ from .messages import (
     parse_frame,
     server_frame,
 )
-from .selectors import room_timer_state
 from .turn import ice_servers
 
 

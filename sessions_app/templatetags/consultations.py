@@ -1,4 +1,5 @@
-"""Template helpers for consultation pages, lists and e-mails: prices, local times, links, the lists themselves."""
+"""Template helpers for consultation pages, lists and e-mails: prices, local times, links. They only format:
+the views gather what a page shows."""
 
 from __future__ import annotations
 
@@ -7,22 +8,11 @@ from datetime import UTC, datetime
 from django import template
 from django.utils.html import format_html
 
-from accounts.selectors import sme_hosting_standing
+from payouts.templatetags.money import money
 from sessions_app import selectors
 from sessions_app.models import Consultation
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"USD": "$"}
-
-
-@register.filter
-def money(cents: int, currency: str = "USD") -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    amount = f"{whole:,}.{rest:02d}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
 @register.filter
@@ -53,18 +43,3 @@ def join_url(context, consultation: Consultation) -> str:
 @register.filter
 def can_cancel(consultation: Consultation, user) -> bool:
     return selectors.consultation_can_cancel(consultation=consultation, user=user)
-
-
-@register.simple_tag
-def sme_consultation_lists(user) -> selectors.ConsultationLists:
-    return selectors.consultations_for_sme(sme=user)
-
-
-@register.simple_tag
-def client_consultation_lists(user) -> selectors.ConsultationLists:
-    return selectors.consultations_for_client(client=user)
-
-
-@register.simple_tag
-def hosting_standing(user):
-    return sme_hosting_standing(user=user)

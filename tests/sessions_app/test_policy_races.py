@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.models import AuditEvent, SMEProfile
 from sessions_app.models import FreeSessionReviewCase
-from sessions_app.policy_services import ReviewError, policy_evaluate_sme, review_dismiss, review_disqualify
+from sessions_app.services import ReviewError, policy_evaluate_sme, review_dismiss, review_disqualify
 from tests.factories import make_sme
 
 from .policy_helpers import default_limits, hold_many, make_flagged_sme, make_reviewer  # noqa: F401

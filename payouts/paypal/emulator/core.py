@@ -11,6 +11,7 @@ from http.server import ThreadingHTTPServer
 
 from .common import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, FAULTS, ApiError, Fault, State
 from .login import LoginApi
+from .pages import Handler as BaseHandler
 from .payments import PaymentsApi
 from .payouts import PayoutsApi
 
@@ -42,8 +43,6 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
         return f"http://127.0.0.1:{self.port}"
 
     def serve(self) -> PayPalEmulator:
-        from .pages import Handler as BaseHandler
-
         emulator = self
 
         class Handler(BaseHandler):

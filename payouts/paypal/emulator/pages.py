@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import json
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .common import payer_id_for
-from .core import PayPalEmulator
+
+if TYPE_CHECKING:  # core builds its handler from this one
+    from .core import PayPalEmulator
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,4 +1,4 @@
-"""Deploy checks of our own, next to Django's `check --deploy`."""
+"""Project-wide deploy checks of our own (shared cache and channel layer), next to Django's `check --deploy`."""
 
 from django.conf import settings
 from django.core import checks

@@ -13,9 +13,10 @@ from django.utils import timezone
 from accounts.models import SMEProfile, User
 from accounts.services import audit_record
 
-from .models import Consultation, FreeSessionReviewCase
-from .policy import FreeSessionFigures, free_session_candidates, free_session_figures
-from .services import ConsultationError, consultation_cancel
+from ..models import Consultation, FreeSessionReviewCase
+from ..selectors.free_sessions import FreeSessionFigures, free_session_candidates, free_session_figures
+from .common import ConsultationError
+from .lifecycle import consultation_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ def review_disqualify(
 ) -> FreeSessionReviewCase:
     """Disqualify the case's SME: they can no longer create or host. Earned balances are not touched.
 
-    Consultations not held yet are cancelled (a paid one is refunded by the cancellation) or left as
+    Consultations not held yet are cancelled (their members are e-mailed) or left as
     they are for admins to decide; a live one always runs to its end.
     """
     _require_reviewer(actor)
@@ -146,9 +147,7 @@ def review_disqualify(
     choice = Case.OpenConsultations.CANCEL if cancel_open_consultations else Case.OpenConsultations.LEAVE
     cancelled = []
     if cancel_open_consultations:
-        pending = Consultation.objects.filter(
-            sme=sme, state__in=(Consultation.State.CREATED, Consultation.State.CLAIMED, Consultation.State.READY)
-        )
+        pending = Consultation.objects.filter(sme=sme, state__in=Consultation.NOT_YET_LIVE_STATES)
         for consultation in pending:
             try:
                 if consultation_cancel(consultation=consultation, actor=actor, reason=CANCEL_REASON):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import Consultation, FreeSessionReviewCase
+from ..models import Consultation, FreeSessionReviewCase
 
 
 @dataclass(frozen=True)
