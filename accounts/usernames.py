@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
@@ -106,10 +107,9 @@ def username_validate(value: str, *, exclude_pk: int | None = None) -> str:
     ``exclude_pk`` is the account being renamed, which may keep (or re-case) its own name.
     Returns the username unchanged; raises ValidationError with a message a person can act on.
     """
-    from .models import User
-
     validate_username_rules(value)
-    taken = User._base_manager.filter(username__iexact=value)
+    # get_user_model(): this module is imported by accounts.models (the field's validator), so no import back.
+    taken = get_user_model()._base_manager.filter(username__iexact=value)
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():

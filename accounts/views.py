@@ -14,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from . import services
+from .adapters import ACTIVATION_LINK_SENT_SESSION_KEY
 from .forms import CorrectUsernameForm, SMEProfileForm
 from .models import User
 
@@ -60,8 +61,6 @@ class EmailVerificationSentView(allauth_views.EmailVerificationSentView):
     """ "Check your e-mail", true to what happened: a link went out, or none did (allauth's cooldown)."""
 
     def get_context_data(self, **kwargs):
-        from .adapters import ACTIVATION_LINK_SENT_SESSION_KEY
-
         ctx = super().get_context_data(**kwargs)
         ctx["link_sent"] = self.request.session.pop(ACTIVATION_LINK_SENT_SESSION_KEY, True)
         # allauth's own default: at most one activation e-mail per address every 3 minutes.
