@@ -8,10 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from . import services
 from .forms import PayPalEmailForm
+from .selectors import paypal_login_available
 
 
 def _sme_profile(request: HttpRequest):
@@ -29,22 +30,37 @@ def _dashboard() -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def paypal_email(request: HttpRequest) -> HttpResponse:
     profile = _sme_profile(request)
+    if paypal_login_available(request=request):
+        # Offered only where Log in with PayPal is not: an address PayPal confirms beats a typed one.
+        messages.info(request, "Use Connect PayPal: PayPal confirms the account your payouts go to.")
+        return _dashboard()
     form = PayPalEmailForm(request.POST or None)
+    replacing = profile.paypal_verified
     if request.method == "POST" and form.is_valid():
         try:
-            services.sme_paypal_enter_email(profile=profile, email=form.cleaned_data["email"], actor=request.user)
+            services.sme_paypal_enter_email(
+                profile=profile,
+                email=form.cleaned_data["email"],
+                actor=request.user,
+                replace_verified=request.POST.get("replace_verified") == "yes",
+            )
         except ValidationError as exc:
-            form.add_error("email", exc)
+            form.add_error(None if getattr(exc, "code", None) == "replaces_verified" else "email", exc)
         else:
             messages.success(request, "Your PayPal e-mail address is saved: payouts go to it.")
             return _dashboard()
-    return render(request, "payouts/paypal_email.html", {"form": form})
+    return render(request, "payouts/paypal_email.html", {"form": form, "profile": profile, "replacing": replacing})
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def paypal_disconnect(request: HttpRequest) -> HttpResponse:
     profile = _sme_profile(request)
+    if request.method == "GET":
+        # The dashboard's "Disconnect PayPal…" leads here: it asks before payouts stop.
+        if not profile.has_paypal:
+            return _dashboard()
+        return render(request, "payouts/paypal_disconnect.html", {"profile": profile})
     try:
         services.sme_paypal_disconnect(profile=profile, actor=request.user)
     except ValidationError as exc:
