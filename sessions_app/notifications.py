@@ -12,7 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .ics import consultation_ics
+from .ics import consultation_ics, consultation_ics_filename
 from .models import Consultation
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
         body = render_to_string(f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person})
         message = EmailMessage(subject=subject, body=body, to=[person.email])
         if attachment:
-            message.attach("consultation.ics", attachment, "text/calendar")
+            message.attach(consultation_ics_filename(consultation), attachment, "text/calendar")
         messages.append(message)
     try:
         get_connection().send_messages(messages)

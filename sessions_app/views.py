@@ -16,7 +16,7 @@ from accounts.selectors import sme_hosting_standing
 
 from . import services
 from .forms import ConsultationCancelForm, ConsultationCreateForm
-from .ics import consultation_ics
+from .ics import consultation_ics, consultation_ics_filename
 from .models import Consultation
 from .selectors import consultation_by_token, consultation_can_cancel
 
@@ -156,5 +156,5 @@ def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(
         consultation_ics(consultation, cancelled=cancelled), content_type="text/calendar; charset=utf-8"
     )
-    response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
+    response["Content-Disposition"] = f'attachment; filename="{consultation_ics_filename(consultation)}"'
     return response

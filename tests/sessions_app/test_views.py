@@ -378,6 +378,21 @@ def test_members_download_an_ics_at_the_agreed_time(client):
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
 
 
+def test_the_ics_says_tentative_until_a_client_claims_and_its_name_says_what_it_is(client):
+    start = datetime(timezone.now().year + 1, 6, 1, 23, 30, tzinfo=UTC)
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="Asia/Tokyo", title="Tax return review")
+    client.force_login(consultation.sme)
+    response = client.get(reverse("consultation_calendar", args=[consultation.token]))
+    body = response.content.decode()
+    assert "STATUS:TENTATIVE\r\n" in body and "CONFIRMED" not in body
+    # The SME's day (2 June in Tokyo), what it is and its title.
+    expected = f"interkanect-consultation-{start.year}-06-02-tax-return-review.ics"
+    assert response["Content-Disposition"] == f'attachment; filename="{expected}"'
+    claimed = make_ready_consultation(scheduled_start=start)
+    client.force_login(claimed.sme)
+    assert "STATUS:CONFIRMED\r\n" in client.get(reverse("consultation_calendar", args=[claimed.token])).content.decode()
+
+
 def test_the_ics_of_a_cancelled_consultation_removes_it_from_the_calendar(client):
     consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
     client.force_login(consultation.sme)
