@@ -87,6 +87,11 @@ class User(AbstractUser):
         null=True, blank=True, help_text="When the e-mail address was confirmed; the username is fixed from then on."
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The person's IANA time zone, from their browser at sign-up or claim; e-mails show times in it.",
+    )
     closed_email = models.EmailField(
         blank=True, help_text="The address the account had when it was closed (freed for a new registration)."
     )

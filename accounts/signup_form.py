@@ -38,6 +38,9 @@ class SignupExtraForm(forms.Form):
         help_text="For example: Tax advice for freelancers in the US.",
     )
 
+    # Filled from the browser (static/js/timezone-field.js), so e-mails show times in the person's own zone.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-timezone-field": ""}))
+
     field_order = ["role", "email", "username", "password1", "password2", "display_name", "headline"]
 
     def __init__(self, *args, **kwargs):
@@ -55,4 +58,5 @@ class SignupExtraForm(forms.Form):
             role=self.cleaned_data["role"],
             display_name=self.cleaned_data.get("display_name", ""),
             headline=self.cleaned_data.get("headline", ""),
+            time_zone=self.cleaned_data.get("time_zone", ""),
         )

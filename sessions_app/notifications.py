@@ -36,15 +36,20 @@ def consultation_notify_on_commit(*, consultation: Consultation, kind: str, minu
     transaction.on_commit(partial(_send, consultation.pk, kind, minutes_left))
 
 
-def _when(consultation: Consultation) -> dict[str, str]:
+def _when(consultation: Consultation, *, person, role: str) -> dict[str, str]:
+    """The start in the recipient's own time zone first (their browser's, at sign-up or claim; the SME's is
+    the one they scheduled in), then in UTC; the expert's too when the recipient's is unknown."""
     start = consultation.scheduled_start
     if start is None:
         return {}
     fmt = "%A %d %B %Y, %H:%M"
     when = {"utc": start.astimezone(ZoneInfo("UTC")).strftime(fmt) + " UTC"}
-    zone = consultation.scheduled_tz
-    if zone and zone != "UTC":
-        when["sme_tz"] = f"{start.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone}, the expert's time zone)"
+    sme_zone = consultation.scheduled_tz if consultation.scheduled_tz != "UTC" else ""
+    own = (consultation.scheduled_tz or person.time_zone) if role == "sme" else person.time_zone
+    if own and own != "UTC":
+        when["yours"] = f"{start.astimezone(ZoneInfo(own)).strftime(fmt)} ({own}, your time zone)"
+    elif sme_zone and role == "client":
+        when["other"] = f"{start.astimezone(ZoneInfo(sme_zone)).strftime(fmt)} ({sme_zone}, the expert's time zone)"
     return when
 
 
@@ -60,7 +65,6 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
         "join_url": settings.SITE_URL + consultation.get_absolute_url(),
         "room_url": settings.SITE_URL + reverse("room", args=[consultation.token]),
         "dashboard_url": settings.SITE_URL + reverse("dashboard"),
-        "when": _when(consultation),
         "reminder_minutes": minutes_left or settings.CONSULTATION_REMINDER_MINUTES,
     }
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(
@@ -73,7 +77,10 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
     for role, person in (("sme", consultation.sme), ("client", consultation.client)):
         if person is None or not person.email:  # no client yet, or a closed account (its address is freed)
             continue
-        body = render_to_string(f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person})
+        when = _when(consultation, person=person, role=role)
+        body = render_to_string(
+            f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person, "when": when}
+        )
         message = EmailMessage(subject=subject, body=body, to=[person.email])
         if attachment:
             message.attach(consultation_ics_filename(consultation), attachment, "text/calendar")

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
+from accounts.services import user_time_zone_set
 
 from . import services
 from .forms import ConsultationCancelForm, ConsultationCreateForm
@@ -96,6 +97,8 @@ def consultation_claim(request: HttpRequest, token: str) -> HttpResponse:
         # Logging in after a POST from a logged-out tab comes back here with a GET: show the claim button again.
         return redirect(consultation)
     try:
+        # The client's own time zone first, so the "claimed" e-mail already shows times in it.
+        user_time_zone_set(user=request.user, time_zone=request.POST.get("time_zone", ""))
         services.consultation_claim(consultation=consultation, client=request.user)
     except services.ConsultationError as exc:
         if exc.code == "taken":

@@ -262,3 +262,13 @@ def test_the_expired_link_page_does_not_promise_a_link_at_once(client):
     page = client.get("/accounts/confirm-email/not-a-key/").content.decode()
     assert "expired or was already used" in page
     assert "at once" not in page and "unless we sent one in the\n    last few minutes" in page
+
+
+def test_signup_keeps_the_browsers_time_zone_for_emails(client):
+    signup(client, time_zone="Europe/Paris")
+    assert User.objects.get(username="ada").time_zone == "Europe/Paris"
+
+
+def test_signup_ignores_a_time_zone_no_one_knows(client):
+    signup(client, time_zone="Europe/Atlantis")
+    assert User.objects.get(username="ada").time_zone == ""

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -471,3 +472,36 @@ def test_closing_an_sme_account_from_its_page_warns_and_cancels_its_consultation
     assert b"have not started yet are cancelled" in client.get(reverse("account_close")).content
     client.post(reverse("account_close"), {"confirm_username": sme.username})
     assert Consultation.objects.get(pk=consultation.pk).state == State.CANCELLED
+
+
+def test_emails_show_the_start_in_each_recipients_own_time_zone(client, django_capture_on_commit_callbacks):
+    start = datetime(timezone.now().year + 1, 3, 10, 14, 0, tzinfo=UTC)  # 09:00 in New York, 23:00 in Tokyo
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="America/New_York")
+    claimer = make_client()
+    client.force_login(claimer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("consultation_claim", args=[consultation.token]), {"time_zone": "Asia/Tokyo"})
+    assert response.status_code == 302
+    claimer.refresh_from_db()
+    assert claimer.time_zone == "Asia/Tokyo"
+    to = {message.to[0]: message.body for message in mail.outbox}
+    assert "23:00 (Asia/Tokyo, your time zone)" in to[claimer.email]
+    assert "New_York" not in to[claimer.email]
+    assert "09:00 (America/New_York, your time zone)" in to[consultation.sme.email]
+    assert "14:00 UTC" in to[claimer.email] and "14:00 UTC" in to[consultation.sme.email]
+
+
+def test_a_client_whose_zone_is_unknown_reads_utc_and_the_experts_zone(client, django_capture_on_commit_callbacks):
+    start = datetime(timezone.now().year + 1, 3, 10, 14, 0, tzinfo=UTC)
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="America/New_York")
+    claimer = make_client()
+    client.force_login(claimer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("consultation_claim", args=[consultation.token]), {"time_zone": "Mars/Olympus_Mons"})
+    claimer.refresh_from_db()
+    assert claimer.time_zone == ""
+    body = next(m.body for m in mail.outbox if m.to == [claimer.email])
+    assert "14:00 UTC" in body and "09:00 (America/New_York, the expert's time zone)" in body
+    assert "your time zone" not in body
