@@ -272,3 +272,17 @@ def test_signup_keeps_the_browsers_time_zone_for_emails(client):
 def test_signup_ignores_a_time_zone_no_one_knows(client):
     signup(client, time_zone="Europe/Atlantis")
     assert User.objects.get(username="ada").time_zone == ""
+
+
+def test_help_page_answers_the_client_questions_too(client):
+    page = client.get(reverse("help")).content.decode()
+    assert 'id="for-clients"' in page and 'id="for-experts"' in page
+    for answer in [
+        "Sign up for a free client account",
+        "Nothing is charged when you claim it",
+        "Enter the room",
+        "there is nothing to install",
+        "You can cancel while the consultation waits for payment",
+        "Every control works from the keyboard",
+    ]:
+        assert answer in page
