@@ -9,6 +9,7 @@ import pytest
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from playwright.sync_api import expect
 
+from payouts.services import sme_paypal_connect
 from tests.e2e.axe import axe_violations, describe, no_horizontal_overflow
 from tests.e2e.test_room import enter, expect_state
 from tests.factories import make_client, make_consultation, make_ready_consultation, make_sme, make_user
@@ -65,6 +66,7 @@ def test_anonymous_pages(live_app, new_page):
 
 def test_sme_pages(live_app, new_page):
     sme = make_sme(username="a11y-sme")
+    sme_paypal_connect(profile=sme.sme_profile, email="paid@example.com", payer_id="ABCDEFGHJKLMN", actor=sme)
     waiting = make_consultation(sme=sme, title="Waiting for a client")
     ready = make_ready_consultation(sme=sme, title="Claimed and ready")
     page = new_page(user=sme)
@@ -78,7 +80,7 @@ def test_sme_pages(live_app, new_page):
             f"/c/{waiting.token}/cancel/",
             "/accounts/profile/",
             "/accounts/close/",
-            "/payouts/paypal/email/",
+            "/payouts/paypal/disconnect/",
             "/help/",
         ],
     )
