@@ -112,7 +112,7 @@ def _signal_group(proc: subprocess.Popen, signum: int) -> None:
 
 # name -> every how many seconds; production runs the same commands from cron (README).
 PERIODIC = {
-    "consultations_housekeeping": int(os.environ.get("DEV_HOUSEKEEPING_SECONDS", "60")),
+    "consultations_housekeeping": 60,
     "free_sessions_evaluate": 24 * 60 * 60,
 }
 
