@@ -87,8 +87,11 @@ class User(AbstractUser):
         null=True, blank=True, help_text="When the e-mail address was confirmed; the username is fixed from then on."
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Nullable on purpose: SQLite adds a nullable column in place, while a NOT NULL one makes Django rebuild the
+    # table, which drops its triggers (the username lock). Empty or NULL both mean "unknown".
     time_zone = models.CharField(
         max_length=64,
+        null=True,
         blank=True,
         help_text="The person's IANA time zone, from their browser at sign-up or claim; e-mails show times in it.",
     )
