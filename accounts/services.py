@@ -125,5 +125,8 @@ def user_close(*, user: User, actor: User) -> User:
     locked.closed_at = timezone.now()
     locked.save(update_fields=["closed_email", "email", "is_active", "closed_at"])
     EmailAddress.objects.filter(user=locked).delete()
+    # The PayPal account is freed for a new SME account (FAQ: "activate a new SME account"); the link
+    # itself stays, so a remaining balance is still paid out to it.
+    SMEProfile.objects.filter(user=locked).update(holds_paypal=False)
     audit_record(event="account.closed", actor=actor, subject=locked, data={"email": locked.closed_email})
     return locked

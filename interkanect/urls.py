@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import paypal_link, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,5 +15,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("sessions_app.urls")),
     path("", include("signaling.urls")),
+    # Linking PayPal may open a review case (sessions_app), so its entry point is composed here.
+    path("payouts/paypal/email/", paypal_link.paypal_email, name="paypal_email"),
     path("payouts/", include("payouts.urls")),
 ]

@@ -19,6 +19,7 @@ from accounts.models import SMEProfile, User
 from accounts.services import audit_record
 
 from .models import LedgerEntry
+from .selectors import paypal_account_holders
 
 Kind = LedgerEntry.Kind
 # Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
@@ -35,8 +36,19 @@ class LedgerError(ValueError):
     """An entry that must not be recorded; the message says why."""
 
 
+def _require_cents(amount_cents: object) -> None:
+    # A float, Decimal or string would be rounded or cast silently by the database column (12.5 stored as
+    # 12), and a bool is an int to Python (True stored as 1): money is an exact integer of cents or nothing.
+    if type(amount_cents) is not int:
+        raise LedgerError(
+            f"An amount is a whole number of cents (an int), not {type(amount_cents).__name__} "
+            f"{amount_cents!r}; nothing was recorded."
+        )
+
+
 def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
     """Insert the entry, or return the one already recorded for the same source event."""
+    _require_cents(fields["amount_cents"])
     key = fields["idempotency_key"]
     try:
         with transaction.atomic():
@@ -92,6 +104,7 @@ def ledger_credit_earning(*, account: User, amount_cents: int, currency: str, so
 @transaction.atomic
 def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payout_item_ref: str) -> LedgerEntry:
     """Debit what one payout item sends to the SME (amount_cents > 0). Once per payout item."""
+    _require_cents(amount_cents)
     if amount_cents <= 0:
         raise LedgerError("A payout sends a positive amount.")
     if not payout_item_ref:
@@ -151,6 +164,7 @@ def ledger_adjust(
 
     request_key comes from the form that was shown, so submitting that form twice records it once.
     """
+    _require_cents(amount_cents)
     errors = {}
     if amount_cents == 0:
         errors["amount_cents"] = "Enter an amount in cents other than 0 (negative to take money off the balance)."
@@ -224,6 +238,38 @@ def sme_paypal_enter_email(
     )
 
 
+class PayPalAccountTaken(ValidationError):
+    """The PayPal account is linked to another open SME account (one open account per PayPal account)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This PayPal account is already linked to another open InterKanect SME account, and a PayPal "
+            "account is paid from one open SME account at a time. Link another PayPal account, or close "
+            "the other SME account first (its balance is still paid out).",
+            code="paypal_taken",
+        )
+
+
+def _paypal_release_typed_links(*, profile: SMEProfile, email: str, actor: User) -> None:
+    # A typed (unverified) address proves nothing: whoever PayPal verifies as the account's owner takes it
+    # over, so nobody can keep an SME from connecting their own PayPal account by typing its address first.
+    squatters = SMEProfile.objects.select_for_update().filter(
+        holds_paypal=True, paypal_verified=False, paypal_email__iexact=email
+    )
+    for other in squatters.exclude(pk=profile.pk):
+        before = _paypal_snapshot(other)
+        SMEProfile.objects.filter(pk=other.pk).update(
+            paypal_email="", paypal_payer_id="", paypal_verified=False, paypal_linked_at=None
+        )
+        audit_record(
+            event="paypal.unlinked_by_verified_owner",
+            actor=actor,
+            subject=other.user,
+            target=other,
+            data={"from": before, "verified_by": profile.user.username},
+        )
+
+
 def _sme_paypal_link(
     *, profile: SMEProfile, email: str, payer_id: str, verified: bool, event: str, actor: User
 ) -> SMEProfile:
@@ -233,8 +279,20 @@ def _sme_paypal_link(
     locked.paypal_payer_id = payer_id
     locked.paypal_verified = verified
     locked.paypal_linked_at = timezone.now()
+    if locked.holds_paypal:
+        if verified:
+            _paypal_release_typed_links(profile=locked, email=locked.paypal_email, actor=actor)
+        if paypal_account_holders(email=locked.paypal_email, payer_id=payer_id, exclude=locked, open_only=True):
+            raise PayPalAccountTaken()
     locked.full_clean(exclude=["user", "display_name", "headline"])
-    _paypal_saved(locked, profile)
+    try:
+        with transaction.atomic():
+            _paypal_saved(locked, profile)
+    except IntegrityError as exc:
+        # Two accounts linking the same PayPal account at the same moment: the database lets one through.
+        if "one_open_account" in str(exc):
+            raise PayPalAccountTaken() from exc
+        raise
     audit_record(
         event=event,
         actor=actor,

@@ -152,13 +152,13 @@ class NoteForm(forms.Form):
 @admin.register(FreeSessionReviewCase)
 class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
     change_form_template = "admin/sessions_app/freesessionreviewcase/change_form.html"
-    list_display = ["opened_at", "sme", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
-    list_filter = ["status", "opened_at"]
+    list_display = ["opened_at", "sme", "kind", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
+    list_filter = ["kind", "status", "opened_at"]
     list_select_related = ["sme", "decided_by"]
     search_fields = ["sme__username", "sme__email", "sme__sme_profile__display_name"]
     actions = None
     fieldsets = [
-        (None, {"fields": ["sme", "status", "opened_at", "consultations", "figures_now"]}),
+        (None, {"fields": ["sme", "kind", "paypal_holder", "status", "opened_at", "consultations", "figures_now"]}),
         (
             "What opened it",
             {

@@ -181,8 +181,19 @@ class FreeSessionReviewCase(models.Model):
         CANCEL = "cancel", "Cancel them (a paid one is refunded)"
         LEAVE = "leave", "Leave them for admins to decide"
 
+    class Kind(models.TextChoices):
+        """What opened the case: the free-session limits, or a PayPal account shared with a disqualified SME."""
+
+        FREE_SESSIONS = "free_sessions", "Free-session limit crossed"
+        SHARED_PAYPAL = "shared_paypal", "PayPal account of a disqualified SME"
+
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="free_session_cases")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FREE_SESSIONS)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # A shared-PayPal case: the disqualified SME whose PayPal account this SME linked (or tried to).
+    paypal_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
 
     # The figures that opened the case, as they were then (the limits too: settings may change later).
@@ -222,7 +233,12 @@ class FreeSessionReviewCase(models.Model):
         constraints = [
             # Evaluation is idempotent; the database refuses a second open case even under a race.
             models.UniqueConstraint(
-                fields=["sme"], condition=models.Q(status="open"), name="one_open_free_session_case_per_sme"
+                fields=["sme", "kind"], condition=models.Q(status="open"), name="one_open_review_case_per_sme_and_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="free_sessions", paypal_holder__isnull=True)
+                | models.Q(kind="shared_paypal", paypal_holder__isnull=False),
+                name="review_case_paypal_holder_iff_shared_paypal",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="open", decided_at__isnull=True, decided_by__isnull=True)

@@ -15,6 +15,7 @@ from .free_sessions import (
     policy_evaluate_sme,
     review_dismiss,
     review_disqualify,
+    sme_paypal_link,
     sme_reinstate,
 )
 from .housekeeping import consultations_complete_due, consultations_expire_due, consultations_remind_due
@@ -74,5 +75,6 @@ __all__ = [
     "room_member_disconnect",
     "review_dismiss",
     "scheduled_start_problem",
+    "sme_paypal_link",
     "sme_reinstate",
 ]

@@ -1,5 +1,7 @@
 """The ledger's guarantees, at the database level (run on SQLite and on PostgreSQL), the model layer and the admin."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -304,3 +306,14 @@ def test_an_earning_is_credited_by_its_source_key_alone_and_a_malformed_one_is_r
                 **{"account": sme, "amount_cents": 100, "currency": "USD", "source_key": "order:8", **bad}
             )
     assert ledger_balance(account=sme).amount_cents == 1500
+
+
+@pytest.mark.parametrize("amount", [12.5, 12.0, True, Decimal("12"), "1200", None])
+def test_an_amount_that_is_not_an_int_of_cents_is_refused_not_rounded(amount):
+    sme, admin = make_sme(), _admin()
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_debit_payout(account=sme, amount_cents=amount, currency="USD", payout_item_ref="run-1-sme-1")
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_adjust(account=sme, amount_cents=amount, reason="Bonus", admin=admin)
+    assert not LedgerEntry.objects.exists()
+    assert ledger_balance(account=sme).amount_cents == 0

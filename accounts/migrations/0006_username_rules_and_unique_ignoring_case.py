@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_smeprofile_paypal_link'),
+        ("accounts", "0005_smeprofile_one_open_account_per_paypal"),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_username_rules_and_unique_ignoring_case'),
+        ('accounts', '0006_username_rules_and_unique_ignoring_case'),
     ]
 
     operations = [
