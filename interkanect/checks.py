@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core import checks
+from django.db import DatabaseError, connections
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -38,8 +39,6 @@ def database_role_not_superuser(app_configs, databases=None, **kwargs):
     # The database triggers (append-only ledger, locked usernames and activations) hold only against a
     # role that cannot switch them off: a PostgreSQL superuser can (ALTER TABLE ... DISABLE TRIGGER,
     # session_replication_role = replica). `check --deploy` asks the database; `check --database` too.
-    from django.db import DatabaseError, connections
-
     warnings = []
     for alias in databases if databases is not None else connections:
         connection = connections[alias]
