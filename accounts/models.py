@@ -179,10 +179,6 @@ class User(AbstractUser):
         return self.role == self.Role.CLIENT
 
     @property
-    def is_activated(self) -> bool:
-        return self.activated_at is not None
-
-    @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
 

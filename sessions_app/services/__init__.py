@@ -15,6 +15,7 @@ from .free_sessions import (
     policy_evaluate_sme,
     review_dismiss,
     review_disqualify,
+    review_open_for_shared_paypal,
     sme_paypal_link,
     sme_reinstate,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "room_member_connect",
     "room_member_disconnect",
     "review_dismiss",
+    "review_open_for_shared_paypal",
     "scheduled_start_problem",
     "sme_paypal_link",
     "sme_reinstate",

@@ -16,6 +16,7 @@ from .test_races import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.concurrent,
     pytest.mark.skipif(
         connection.vendor == "sqlite",
         reason="SQLite lets one writer in at a time, so two calls never overlap there; this runs on PostgreSQL.",
