@@ -5,6 +5,7 @@ Production is the same code with other variables (DJANGO_DEBUG=0 and friends); s
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -292,6 +293,15 @@ LOGGING = {
 # --- Product settings ---
 SITE_NAME = "InterKanect"
 CURRENCY = os.environ.get("CURRENCY", "USD")
+# The platform's share of a paid consultation, in percent (decimals allowed, e.g. 12.5), taken when the
+# SME's earning is credited: fee = price × percent / 100 rounded down to the cent (a fraction of a cent
+# goes to the SME), earning = price − fee. PayPal's own fee on the capture is the platform's cost.
+try:
+    PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "0"))
+except InvalidOperation:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.") from None
+if not PLATFORM_FEE_PERCENT.is_finite() or not 0 <= PLATFORM_FEE_PERCENT <= 100:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.")
 
 # Consultations: an open consultation never held within this many days expires; a live one whose room
 # is empty completes this long after its agreed end.

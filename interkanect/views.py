@@ -13,8 +13,16 @@ from accounts.forms import CloseAccountForm
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from payouts.forms import PayPalEmailForm
+from payouts.paypal.web import allow_paypal_forms
 from payouts.selectors import sme_paypal_panel
-from sessions_app.selectors import consultations_for_client, consultations_for_sme, sme_free_session_standing
+from sessions_app.selectors import (
+    client_has_payment_due,
+    consultations_for_client,
+    consultations_for_sme,
+    earnings_for_sme,
+    payments_for_client,
+    sme_free_session_standing,
+)
 
 from .services import account_close
 
@@ -34,7 +42,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The SME's standing, free sessions, getting paid and consultations; a client's consultations."""
     user: User = request.user
     if not user.is_sme:
-        return render(request, "dashboard/client.html", {"lists": consultations_for_client(client=user)})
+        response = render(
+            request,
+            "dashboard/client.html",
+            {"lists": consultations_for_client(client=user), "payments": payments_for_client(client=user)},
+        )
+        # Its "Pay with PayPal" forms lead to PayPal.
+        return allow_paypal_forms(response) if client_has_payment_due(client=user) else response
     profile = user.sme_profile
     paypal = sme_paypal_panel(profile=profile, request=request)
     return render(
@@ -47,6 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "paypal": paypal,
             "paypal_email_form": None if paypal.login_available else PayPalEmailForm(),
             "lists": consultations_for_sme(sme=user),
+            "earnings": earnings_for_sme(sme=user),
         },
     )
 

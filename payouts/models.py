@@ -45,6 +45,8 @@ class LedgerEntry(models.Model):
         PAYOUT = "payout", "Payout"  # debit: the amount sent in a payout item
         PAYOUT_REVERSAL = "payout_reversal", "Payout returned"  # credit: a failed/returned/unclaimed item
         ADJUSTMENT = "adjustment", "Adjustment"  # either sign: an admin, with a reason
+        # debit: an earning taken back because its source was refunded to the client after it was credited
+        EARNING_REVERSAL = "earning_reversal", "Earning reversed (refunded)"
 
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries", help_text="The SME."
@@ -101,7 +103,11 @@ class LedgerEntry(models.Model):
                 name="ledger_adjustment_has_an_admin_and_a_reason",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["earning", "payout", "payout_reversal", "adjustment"]),
+                condition=~Q(kind="earning_reversal") | (Q(amount_cents__lt=0) & ~Q(source_key="") & ~Q(reason="")),
+                name="ledger_earning_reversal_is_a_debit_for_a_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["earning", "payout", "payout_reversal", "adjustment", "earning_reversal"]),
                 name="ledger_kind_known",
             ),
         ]

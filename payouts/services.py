@@ -145,6 +145,27 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
     )
 
 
+@transaction.atomic
+def ledger_reverse_earning(*, source_key: str, reason: str, actor: User | None = None) -> LedgerEntry:
+    """Take back an earning already credited, because its source was refunded to the client. Once per source."""
+    earning = LedgerEntry.objects.filter(idempotency_key=f"earning:{source_key}").first()
+    if earning is None:
+        raise LedgerError(f"No earning was credited for {source_key!r}; there is nothing to reverse.")
+    if not reason.strip():
+        raise LedgerError("A reversed earning says why (the SME's history shows it).")
+    return _record(
+        event="ledger.earning_reversed",
+        actor=actor,
+        account=earning.account,
+        kind=Kind.EARNING_REVERSAL,
+        amount_cents=-earning.amount_cents,
+        currency=earning.currency,
+        idempotency_key=f"earning-reversal:{source_key}",
+        source_key=source_key,
+        reason=reason.strip(),
+    )
+
+
 def adjustment_key(request_key: str) -> str:
     """The idempotency key of the adjustment a form (identified by request_key) records."""
     return f"adjustment:{request_key}"

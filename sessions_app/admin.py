@@ -313,3 +313,7 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
             "submit_label": {"disqualify": "Disqualify", "dismiss": "Dismiss the case", "reinstate": "Reinstate"}[kind],
         }
         return TemplateResponse(request, "admin/sessions_app/freesessionreviewcase/decision.html", context)
+
+
+# Payments and refunds have their own module; importing it registers them.
+from . import payment_admin  # noqa: E402, F401

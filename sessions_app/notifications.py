@@ -1,4 +1,5 @@
-"""E-mails to the SME and the client when a consultation is claimed, ready, cancelled or about to start."""
+"""E-mails to the SME and the client when a consultation is claimed, ready (with the client's receipt),
+cancelled or about to start, and to the client when their payment is refunded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from .ics import consultation_ics, consultation_ics_filename
 from .models import Consultation
+from .selectors.payments import consultation_payment
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +24,9 @@ SUBJECTS = {
     "ready": "{title}: the room is open",
     "cancelled": "{title}: cancelled",
     "starting": "{title}: starts in {minutes} minutes",
+    "refunded": "{title}: refunded",
 }
+CLIENT_ONLY = {"refunded"}
 WITH_CALENDAR = {"claimed", "ready", "cancelled"}
 
 
@@ -66,6 +70,8 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
         "room_url": settings.SITE_URL + reverse("room", args=[consultation.token]),
         "dashboard_url": settings.SITE_URL + reverse("dashboard"),
         "reminder_minutes": minutes_left or settings.CONSULTATION_REMINDER_MINUTES,
+        # The receipt and the refund, so every sentence about money says what really happened.
+        "payment": consultation_payment(consultation=consultation),
     }
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(
         title=consultation.title, minutes=context["reminder_minutes"]
@@ -76,6 +82,8 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
     messages = []
     for role, person in (("sme", consultation.sme), ("client", consultation.client)):
         if person is None or not person.email:  # no client yet, or a closed account (its address is freed)
+            continue
+        if kind in CLIENT_ONLY and role != "client":
             continue
         when = _when(consultation, person=person, role=role)
         body = render_to_string(

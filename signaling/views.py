@@ -4,7 +4,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from sessions_app.selectors import room_admission
+from payouts.paypal.web import allow_paypal_forms
+from sessions_app.selectors import payment_due, room_admission
 from sessions_app.services import MAX_EXTENSION_MINUTES
 
 from . import messages
@@ -40,12 +41,15 @@ def room(request: HttpRequest, token: str) -> HttpResponse:
     if admission.code == "login":
         return redirect_to_login(request.get_full_path())
     if not admission.allowed:
-        return render(
+        response = render(
             request,
             "signaling/room_refused.html",
             {"admission": admission},
             status=REFUSAL_STATUS.get(admission.code, 403),
         )
+        if admission.consultation is not None and payment_due(consultation=admission.consultation, user=request.user):
+            allow_paypal_forms(response)  # its client may pay from here ("Pay with PayPal" leads to PayPal)
+        return response
     consultation = admission.consultation
     profile = consultation.sme.sme_profile
     # The name each side shows for the other person.

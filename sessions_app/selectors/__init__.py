@@ -17,6 +17,16 @@ from .free_sessions import (
     free_session_figures,
     sme_free_session_standing,
 )
+from .payments import (
+    client_has_payment_due,
+    consultation_is_paid,
+    consultation_payment,
+    earnings_for_sme,
+    payment_due,
+    payment_that_counts,
+    payments_for_client,
+    payments_prefetch,
+)
 from .room import RoomAdmission, room_admission, room_timer_state
 
 __all__ = [
@@ -27,6 +37,14 @@ __all__ = [
     "FreeSessionLimits",
     "FreeSessionStanding",
     "RoomAdmission",
+    "client_has_payment_due",
+    "consultation_is_paid",
+    "consultation_payment",
+    "earnings_for_sme",
+    "payment_due",
+    "payment_that_counts",
+    "payments_prefetch",
+    "payments_for_client",
     "consultation_by_token",
     "consultation_can_cancel",
     "consultations_for_client",

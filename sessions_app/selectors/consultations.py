@@ -10,6 +10,7 @@ from django.db.models import F, Prefetch
 from accounts.models import User
 
 from ..models import Consultation, ConsultationExtension
+from .payments import payments_prefetch
 
 State = Consultation.State
 
@@ -42,7 +43,8 @@ PAST_SHOWN = 20
 
 def _lists(queryset) -> ConsultationLists:
     queryset = queryset.select_related("sme__sme_profile", "client").prefetch_related(
-        Prefetch("extensions", queryset=ConsultationExtension.objects.order_by("proposed_at"))
+        Prefetch("extensions", queryset=ConsultationExtension.objects.order_by("proposed_at")),
+        payments_prefetch(),  # what each item says about its money
     )
     open_ = list(
         queryset.filter(state__in=Consultation.OPEN_STATES).order_by(

@@ -11,6 +11,7 @@ from accounts.selectors import sme_hosting_standing
 
 from ..models import Consultation, ConsultationExtension
 from .consultations import consultation_by_token
+from .payments import consultation_is_paid
 
 State = Consultation.State
 
@@ -51,6 +52,14 @@ def room_admission(*, token: str, user: User) -> RoomAdmission:
     if consultation.state not in Consultation.ROOM_STATES:
         reason = (
             "The room opens once your client has claimed the link (and paid, if it is priced)."
+            if role == "sme"
+            else "The room opens once the consultation is paid."
+        )
+        return RoomAdmission(False, role, "not_ready", reason, consultation)
+    if not consultation_is_paid(consultation=consultation):
+        # Ready without a captured payment (data from before checkout, or an admin's mistake): still closed.
+        reason = (
+            "The room opens once your client's payment is captured."
             if role == "sme"
             else "The room opens once the consultation is paid."
         )

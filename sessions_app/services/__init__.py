@@ -1,7 +1,7 @@
 """Every write to consultations, by concern: the lifecycle, room presence, housekeeping and the free-session policy.
 
 Callers import from here; the modules below depend one way: common ← lifecycle ← free_sessions ← room,
-and housekeeping on lifecycle.
+and housekeeping on lifecycle; refunds (and the SME's earning) ← lifecycle ← payments (checkout).
 """
 
 from .common import ConsultationError
@@ -31,13 +31,33 @@ from .lifecycle import (
     consultation_claim,
     consultation_complete,
     consultation_create,
-    consultation_credit_earning,
     consultation_expire,
     consultation_extension_answer,
     consultation_extension_propose,
     consultation_mark_ready,
     consultations_cancel_for_closed_sme,
     scheduled_start_problem,
+)
+from .payments import (
+    PaymentOutcome,
+    payment_apply_order,
+    payment_cancelled_at_paypal,
+    payment_capture,
+    payment_outcome,
+    payment_start,
+    payment_urls,
+    payments_resolve_due,
+)
+from .refunds import (
+    PaymentError,
+    consultation_credit_earning,
+    consultation_refund_by_staff,
+    consultation_refund_on_close,
+    platform_fee_cents,
+    refund_apply,
+    refund_retry,
+    refund_send,
+    refunds_send_due,
 )
 from .room import RoomJoin, consultation_go_live, room_member_connect, room_member_disconnect
 
@@ -51,6 +71,8 @@ __all__ = [
     "START_PASSED",
     "START_TOO_FAR",
     "ConsultationError",
+    "PaymentError",
+    "PaymentOutcome",
     "PolicyEvaluation",
     "ReviewError",
     "RoomJoin",
@@ -63,11 +85,25 @@ __all__ = [
     "consultation_extension_answer",
     "consultation_extension_propose",
     "consultation_go_live",
+    "consultation_refund_by_staff",
+    "consultation_refund_on_close",
     "consultation_mark_ready",
     "consultations_cancel_for_closed_sme",
     "consultations_complete_due",
     "consultations_expire_due",
     "consultations_remind_due",
+    "payment_apply_order",
+    "payment_cancelled_at_paypal",
+    "payment_capture",
+    "payment_outcome",
+    "payment_start",
+    "payment_urls",
+    "payments_resolve_due",
+    "platform_fee_cents",
+    "refund_apply",
+    "refund_retry",
+    "refund_send",
+    "refunds_send_due",
     "policy_evaluate_after_live",
     "policy_evaluate_due",
     "policy_evaluate_sme",

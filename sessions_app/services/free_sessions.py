@@ -19,7 +19,7 @@ from accounts.services import audit_record
 from payouts import services as payouts_services
 from payouts.selectors import paypal_account_holders
 
-from ..models import Consultation, FreeSessionReviewCase
+from ..models import Consultation, FreeSessionReviewCase, Refund
 from ..selectors.free_sessions import FreeSessionFigures, free_session_candidates, free_session_figures
 from .common import ConsultationError
 from .lifecycle import consultation_cancel
@@ -223,7 +223,12 @@ def review_disqualify(
         pending = Consultation.objects.filter(sme=sme, state__in=Consultation.NOT_YET_LIVE_STATES)
         for consultation in pending:
             try:
-                if consultation_cancel(consultation=consultation, actor=actor, reason=CANCEL_REASON):
+                if consultation_cancel(
+                    consultation=consultation,
+                    actor=actor,
+                    reason=CANCEL_REASON,
+                    refund_reason=Refund.Reason.SME_DISQUALIFIED,
+                ):
                     cancelled.append(consultation.pk)
             except ConsultationError:
                 pass  # it went live meanwhile: it runs to its end

@@ -19,12 +19,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from accounts.services import audit_record
-from payouts.models import LedgerEntry
-from payouts.services import LedgerError, ledger_credit_earning
 
-from ..models import Consultation, ConsultationExtension
+from ..models import Consultation, ConsultationExtension, Refund
 from ..notifications import consultation_notify_on_commit
 from .common import ConsultationError, is_int, transition
+from .refunds import consultation_credit_earning, consultation_refund_on_close
 
 State = Consultation.State
 
@@ -194,7 +193,7 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
     """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
-    return transition(
+    completed = transition(
         consultation,
         from_states=(State.LIVE,),
         to_state=State.COMPLETED,
@@ -203,25 +202,16 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
         extra={"ended_at": timezone.now(), "ended_by": actor},
         also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
     )
+    if completed and not consultation.is_free:
+        # In the same transaction: the completion and the SME's earning commit together, or neither.
+        consultation_credit_earning(consultation=consultation)
+    return completed
 
 
 @transaction.atomic
-def consultation_credit_earning(*, consultation: Consultation) -> LedgerEntry:
-    """Credit the SME's ledger with the price of a paid consultation that completed. Once per consultation."""
-    if consultation.state != State.COMPLETED:
-        raise LedgerError("Only a completed consultation earns its SME a credit.")
-    if consultation.price_cents <= 0:
-        raise LedgerError("A free consultation earns nothing to credit.")
-    return ledger_credit_earning(
-        account=consultation.sme,
-        amount_cents=consultation.price_cents,
-        currency=consultation.currency,
-        source_key=f"consultation:{consultation.pk}",
-    )
-
-
-@transaction.atomic
-def consultation_cancel(*, consultation: Consultation, actor: User, reason: str = "") -> bool:
+def consultation_cancel(
+    *, consultation: Consultation, actor: User, reason: str = "", refund_reason: str = Refund.Reason.CANCELLED
+) -> bool:
     """The SME may cancel before it was live; the client before it is ready (paid).
 
     Returns False when it was already cancelled (a double click); raises when it is too late.
@@ -246,6 +236,8 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
         extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": reason.strip()[:200]},
     )
     if done:
+        # A paid one is refunded in full: the refund row commits with the cancellation, PayPal is asked after.
+        consultation_refund_on_close(consultation=consultation, reason=refund_reason, actor=actor)
         consultation_notify_on_commit(consultation=consultation, kind="cancelled")
         return True
     if consultation.state == State.CANCELLED:
@@ -260,7 +252,7 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
 @transaction.atomic
 def consultation_expire(*, consultation: Consultation) -> bool:
     """Never live within the configured number of days after creation."""
-    return transition(
+    expired = transition(
         consultation,
         from_states=Consultation.NOT_YET_LIVE_STATES,
         to_state=State.EXPIRED,
@@ -268,6 +260,9 @@ def consultation_expire(*, consultation: Consultation) -> bool:
         actor=None,
         extra={"ended_at": timezone.now(), "end_reason": "Never held within the time allowed."},
     )
+    if expired:
+        consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.EXPIRED)
+    return expired
 
 
 # --- Extensions: the SME proposes, the client accepts or declines. ---
@@ -331,6 +326,7 @@ def consultations_cancel_for_closed_sme(*, sme: User, actor: User) -> int:
             actor=actor,
             extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": "The expert closed their account."},
         ):
+            consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.SME_CLOSED, actor=actor)
             consultation_notify_on_commit(consultation=consultation, kind="cancelled")
             count += 1
     return count

@@ -43,3 +43,36 @@ def join_url(context, consultation: Consultation) -> str:
 @register.filter
 def can_cancel(consultation: Consultation, user) -> bool:
     return selectors.consultation_can_cancel(consultation=consultation, user=user)
+
+
+@register.simple_tag
+def consultation_payment_state(consultation: Consultation) -> str:
+    """The state of the consultation's live payment ("" if none), for lists (payments prefetched by the list)."""
+    payment = selectors.payment_that_counts(consultation.payments.all())
+    return payment.state if payment is not None else ""
+
+
+@register.simple_tag
+def consultation_money_line(consultation: Consultation, viewer: str) -> str:
+    """One sentence of what happened to a priced consultation's money, for the viewer's list ("" if nothing)."""
+    payment = selectors.payment_that_counts(consultation.payments.all())
+    if payment is None or payment.state != "captured":
+        if consultation.is_closed and viewer == "client" and consultation.client_id:
+            return "Not charged."
+        return ""
+    amount = money(payment.amount_cents, payment.currency)
+    refund = getattr(payment, "refund", None) if hasattr(payment, "refund") else None
+    if refund is not None:
+        if refund.state == "completed":
+            return f"Paid {amount}, refunded in full." if viewer == "client" else f"Client refunded {amount}."
+        return (
+            f"Paid {amount}; refund of {amount} on its way."
+            if viewer == "client"
+            else f"Client refund of {amount} under way."
+        )
+    if viewer == "client":
+        return f"Paid {amount} through PayPal."
+    if payment.earning_cents is not None:
+        fee = money(payment.platform_fee_cents or 0, payment.currency)
+        return f"Earned {money(payment.earning_cents, payment.currency)} ({amount} less {fee} platform fee)."
+    return f"Paid by the client: {amount}."

@@ -10,15 +10,18 @@ from payouts import services
 from payouts.models import LedgerEntry, LedgerEntryImmutableError
 from payouts.selectors import ledger_balance
 from sessions_app import services as consultations
-from tests.factories import PASSWORD, make_client, make_consultation, make_sme
+from tests.factories import PASSWORD, make_client, make_consultation, make_paid_consultation, make_sme
 
 pytestmark = pytest.mark.django_db
 
 
 def completed_consultation(*, sme=None, price_cents=2500):
-    consultation = make_consultation(sme=sme or make_sme(), price_cents=price_cents)
-    consultations.consultation_claim(consultation=consultation, client=make_client())
-    consultations.consultation_mark_ready(consultation=consultation)
+    """Paid through PayPal (the emulator) when priced, held and completed."""
+    if price_cents:
+        consultation = make_paid_consultation(sme=sme or make_sme(), price_cents=price_cents)
+    else:
+        consultation = make_consultation(sme=sme or make_sme(), price_cents=0)
+        consultations.consultation_claim(consultation=consultation, client=make_client())
     consultations.consultation_go_live(consultation=consultation)
     consultations.consultation_complete(consultation=consultation, actor=None)
     return consultation
@@ -30,7 +33,7 @@ def _admin():
     return User.objects.create_superuser("ledger-admin", "admin@example.com", PASSWORD)
 
 
-def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments():
+def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments(paypal_emulator):
     sme = make_sme()
     consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=2500))
     consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=1000))
@@ -41,7 +44,7 @@ def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments():
     assert ledger_balance(account=make_sme()).amount_cents == 0
 
 
-def test_an_earning_is_credited_once_however_often_it_is_recorded():
+def test_an_earning_is_credited_once_however_often_it_is_recorded(paypal_emulator):
     consultation = completed_consultation(price_cents=4200)
     first = consultations.consultation_credit_earning(consultation=consultation)
     second = consultations.consultation_credit_earning(consultation=consultation)
@@ -50,7 +53,7 @@ def test_an_earning_is_credited_once_however_often_it_is_recorded():
     assert AuditEvent.objects.filter(event="ledger.earning_credited", target_id=str(first.pk)).count() == 1
 
 
-def test_an_unfinished_or_free_consultation_earns_nothing():
+def test_an_unfinished_or_free_consultation_earns_nothing(paypal_emulator):
     open_one = make_consultation(price_cents=1000)
     with pytest.raises(services.LedgerError):
         consultations.consultation_credit_earning(consultation=open_one)
@@ -112,7 +115,7 @@ def test_an_adjustment_needs_a_reason_and_a_staff_member():
         services.ledger_adjust(account=sme, amount_cents=100, reason="bonus", admin=make_client())
 
 
-def test_every_entry_records_its_cause():
+def test_every_entry_records_its_cause(paypal_emulator):
     consultation = completed_consultation()
     earning = consultations.consultation_credit_earning(consultation=consultation)
     debit = services.ledger_debit_payout(

@@ -156,7 +156,7 @@ def test_claiming_a_priced_one_emails_both_that_it_waits_for_payment(django_capt
     assert recipients() == sorted([consultation.sme.email, client.email])
     assert all("Tax review: claimed, waiting for payment" in m.subject for m in mail.outbox)
     to_client = next(m for m in mail.outbox if m.to == [client.email])
-    assert "$45.50" in to_client.body and "Online payment arrives in a coming release" in to_client.body
+    assert "$45.50" in to_client.body and "pay $45.50 through PayPal" in to_client.body
     assert Consultation.objects.get(pk=consultation.pk).state == State.CLAIMED
 
 
