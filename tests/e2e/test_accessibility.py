@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from playwright.sync_api import expect
 
 from payouts.services import sme_paypal_connect
+from sessions_app.services import consultation_claim
 from tests.e2e.axe import axe_violations, describe, no_horizontal_overflow
 from tests.e2e.test_room import enter, expect_state
 from tests.factories import make_client, make_consultation, make_ready_consultation, make_sme, make_user
@@ -94,6 +95,7 @@ def test_client_pages(live_app, new_page):
     mine = make_ready_consultation(client=client, title="Mine")
     open_one = make_consultation(title="To claim")
     someone_elses = make_ready_consultation(title="Someone else's")
+    to_pay = consultation_claim(consultation=make_consultation(title="To pay", price_cents=2500), client=client)
     page = new_page(user=client)
     audit(
         page,
@@ -102,6 +104,7 @@ def test_client_pages(live_app, new_page):
             mine.get_absolute_url(),
             open_one.get_absolute_url(),
             someone_elses.get_absolute_url(),
+            to_pay.get_absolute_url(),
             f"/c/{mine.token}/cancel/",
             "/accounts/profile/",
             "/accounts/close/",
