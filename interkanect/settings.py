@@ -348,6 +348,14 @@ CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRA
 # to the day before.
 PAYOUT_HOLIDAYS_COUNTRY = os.environ.get("PAYOUT_HOLIDAYS_COUNTRY", "US")
 PAYOUT_HOLIDAYS_SUBDIVISION = os.environ.get("PAYOUT_HOLIDAYS_SUBDIVISION", "")
+# Payout runs (payouts/runs.py): "today" for run_payouts is the date in this time zone; an SME is paid their
+# whole balance when it is at least PAYOUT_MINIMUM_CENTS; an item still UNCLAIMED this many days after PayPal
+# first said so is cancelled (its money comes back); batches are re-read for reversals this many days.
+PAYOUT_TIME_ZONE = os.environ.get("PAYOUT_TIME_ZONE", "America/New_York")
+PAYOUT_MINIMUM_CENTS = env_int("PAYOUT_MINIMUM_CENTS", 1000)
+PAYOUT_UNCLAIMED_CANCEL_DAYS = env_int("PAYOUT_UNCLAIMED_CANCEL_DAYS", 25)
+PAYOUT_SYNC_DAYS = env_int("PAYOUT_SYNC_DAYS", 30)
+PAYOUT_BATCH_MAX_ITEMS = env_int("PAYOUT_BATCH_MAX_ITEMS", 15_000)  # PayPal's limit
 
 # Free-session policy: over a rolling window, an SME crosses a limit with more than FREE_SESSION_MAX_COUNT
 # free live sessions, or (once they held FREE_SESSION_SHARE_MIN_SESSIONS) more than FREE_SESSION_MAX_SHARE_PERCENT

@@ -14,7 +14,8 @@ from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from payouts.forms import PayPalEmailForm
 from payouts.paypal.web import allow_paypal_forms
-from payouts.selectors import sme_paypal_panel
+from payouts.runs import payout_today
+from payouts.selectors import sme_earnings, sme_paypal_panel
 from sessions_app.selectors import (
     client_has_payment_due,
     consultations_for_client,
@@ -62,6 +63,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "paypal_email_form": None if paypal.login_available else PayPalEmailForm(),
             "lists": consultations_for_sme(sme=user),
             "earnings": earnings_for_sme(sme=user),
+            "next_payout": sme_earnings(profile=profile, today=payout_today(), history=0),
         },
     )
 

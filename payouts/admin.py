@@ -15,11 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from accounts.models import User
 
 from . import services
-from .models import LedgerEntry
+from .models import LedgerEntry, PayoutBatch, PayoutHold, PayoutItem, PayoutRun
 
 
 class AdjustmentForm(forms.Form):
@@ -93,3 +94,152 @@ class LedgerEntryAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/payouts/ledgerentry/adjust.html", context)
+
+
+# --- Payouts: runs, batches and items are read-only (they change only through payouts.runs); holds ---
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _ledger_entries_html(refs_filter: dict) -> str:
+    entries = LedgerEntry.objects.filter(**refs_filter).order_by("created_at", "id")[:50]
+    return (
+        format_html_join(
+            "",
+            '<div><a href="{}">{}</a> {} {} · {}</div>',
+            (
+                (
+                    reverse("admin:payouts_ledgerentry_change", args=[e.pk]),
+                    e.get_kind_display(),
+                    e.amount_cents,
+                    e.currency,
+                    e.reason,
+                )
+                for e in entries
+            ),
+        )
+        or "—"
+    )
+
+
+@admin.register(PayoutRun)
+class PayoutRunAdmin(ReadOnlyAdmin):
+    list_display = ["payout_date", "status", "created_at", "sent_at", "batch_count", "item_count"]
+    list_filter = ["status"]
+    date_hierarchy = "payout_date"
+
+    @admin.display(description="batches")
+    def batch_count(self, obj):
+        return obj.batches.count()
+
+    @admin.display(description="items")
+    def item_count(self, obj):
+        return obj.items.count()
+
+
+@admin.register(PayoutBatch)
+class PayoutBatchAdmin(ReadOnlyAdmin):
+    list_display = ["sender_batch_id", "run", "currency", "status", "batch_status", "payout_batch_id", "sent_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["sender_batch_id", "payout_batch_id"]
+    list_select_related = ["run"]
+    readonly_fields = ["items_link"]
+
+    @admin.display(description="items")
+    def items_link(self, obj):
+        url = reverse("admin:payouts_payoutitem_changelist") + f"?batch__id__exact={obj.pk}"
+        return format_html('<a href="{}">{} items</a>', url, obj.items.count())
+
+
+@admin.register(PayoutItem)
+class PayoutItemAdmin(ReadOnlyAdmin):
+    list_display = [
+        "sender_item_id",
+        "account",
+        "amount_cents",
+        "currency",
+        "transaction_status",
+        "error_name",
+        "batch",
+    ]
+    list_filter = ["transaction_status", "currency", "batch__run"]
+    search_fields = ["sender_item_id", "payout_item_id", "account__username", "receiver"]
+    list_select_related = ["account", "batch"]
+    readonly_fields = ["ledger_entries"]
+
+    @admin.display(description="ledger entries")
+    def ledger_entries(self, obj):
+        return _ledger_entries_html({"payout_item_ref": obj.sender_item_id})
+
+
+class PayoutHoldForm(forms.ModelForm):
+    class Meta:
+        model = PayoutHold
+        fields = ["account", "reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].queryset = User.objects.filter(role=User.Role.SME)
+
+    def clean(self):
+        data = super().clean()
+        account = data.get("account")
+        if account and PayoutHold.objects.filter(account=account, lifted_at__isnull=True).exists():
+            raise ValidationError("This SME's payouts are on hold already.")
+        if not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why the payouts are held; staff who lift it read it.")
+        return data
+
+    def _post_clean(self):
+        pass  # the service validates and writes (placed_by is the admin)
+
+
+@admin.register(PayoutHold)
+class PayoutHoldAdmin(admin.ModelAdmin):
+    """The hold switch: "Add" holds an SME's payouts; the "Lift" action lifts holds. Both audited."""
+
+    list_display = ["account", "reason", "placed_by", "placed_at", "lifted_by", "lifted_at"]
+    list_filter = [("lifted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["account__username", "reason"]
+    list_select_related = ["account", "placed_by", "lifted_by"]
+    actions = ["lift"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = PayoutHoldForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["account", "reason"]
+        return ["account", "reason", "placed_by", "placed_at", "lifted_by", "lifted_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a hold is lifted (kept, audited), never deleted
+
+    def save_model(self, request, obj, form, change):
+        hold = services.payout_hold_place(
+            account=form.cleaned_data["account"], reason=form.cleaned_data["reason"], actor=request.user
+        )
+        obj.pk, obj.account, obj.reason = hold.pk, hold.account, hold.reason  # what the admin logs and links
+        obj._state.adding = False
+
+    @admin.action(description="Lift the selected holds (the SMEs are paid from the next payout day)")
+    def lift(self, request, queryset):
+        lifted = 0
+        for hold in queryset.filter(lifted_at__isnull=True):
+            services.payout_hold_lift(hold=hold, actor=request.user)
+            lifted += 1
+        self.message_user(request, f"Lifted {lifted} hold(s).")

@@ -17,6 +17,15 @@ class PayoutDay:
     date: date
     scheduled: date  # the Friday it stands for
     reason: str  # why it moved; empty when it did not
+    causes: tuple[str, ...] = ()  # the holidays (or "a weekend") it moved off, in order
+
+    @property
+    def moved_because(self) -> str:
+        """For people: "moved from Friday 1 January: New Year's Day" (empty when it did not move)."""
+        if not self.causes:
+            return ""
+        friday = self.scheduled
+        return f"moved from {friday:%A} {friday.day} {friday:%B}: " + "; ".join(dict.fromkeys(self.causes))
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()}  {self.reason}".rstrip()
@@ -43,12 +52,13 @@ def payout_days(year: int) -> list[PayoutDay]:
     days = []
     friday = _first_friday(year)
     while friday.year == year:
-        day, why = friday, []
+        day, why, causes = friday, [], []
         while day in calendar or (day != friday and day.weekday() >= 5):
-            why.append(f"{day.isoformat()} is {calendar.get(day) or 'a weekend'}")
+            causes.append(calendar.get(day) or "a weekend")
+            why.append(f"{day.isoformat()} is {causes[-1]}")
             day -= timedelta(days=1)
         reason = f"moved from {friday.isoformat()}: " + "; ".join(why) if why else ""
-        days.append(PayoutDay(date=day, scheduled=friday, reason=reason))
+        days.append(PayoutDay(date=day, scheduled=friday, reason=reason, causes=tuple(causes)))
         friday += FORTNIGHT
     return days
 

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import SMEProfile, User
+from accounts.models import AuditEvent, SMEProfile, User
 from accounts.services import audit_record
 
-from .models import LedgerEntry
+from .bulk import insert_rows, prepared
+from .models import LedgerEntry, PayoutHold
 from .selectors import paypal_account_holders
 
 Kind = LedgerEntry.Kind
@@ -29,7 +30,9 @@ SOURCE_KEY = re.compile(r"[a-z][a-z_]*:[A-Za-z0-9_-]{1,100}")
 
 
 # PayPal's transaction_status values of a payout item whose money came back to us (or never left).
-MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "UNCLAIMED", "BLOCKED", "REFUNDED", "REVERSED"})
+# Not UNCLAIMED: the receiver can still claim it for 30 days, so crediting it back could pay twice; an
+# unclaimed item is cancelled at PayPal (payouts.runs) and credited when PayPal says RETURNED.
+MONEY_BACK_STATUSES = frozenset({"FAILED", "RETURNED", "BLOCKED", "REFUNDED", "REVERSED"})
 
 
 class LedgerError(ValueError):
@@ -124,10 +127,13 @@ def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payo
 
 
 @transaction.atomic
-def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
-    """Credit back a payout item that PayPal reports FAILED, RETURNED or UNCLAIMED. Once per item."""
+def ledger_reverse_payout(*, payout_item_ref: str, status: str, paypal_reason: str = "") -> LedgerEntry:
+    """Credit back a payout item whose money came back (FAILED, RETURNED, BLOCKED, REFUNDED, REVERSED). Once per item.
+
+    paypal_reason is PayPal's error name for the item (RECEIVER_UNREGISTERED, ...), kept in the entry's reason."""
     if status not in MONEY_BACK_STATUSES:
-        # SUCCESS, PENDING, ONHOLD: the money is with the SME or may still reach them; crediting it back pays twice.
+        # SUCCESS, PENDING, ONHOLD, UNCLAIMED: the money is with the SME or may still reach them; crediting it
+        # back pays twice.
         raise LedgerError(f"A payout item that is {status!r} did not come back to us; nothing is credited back.")
     debit = LedgerEntry.objects.filter(idempotency_key=f"payout:{payout_item_ref}").first()
     if debit is None:
@@ -141,11 +147,70 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
         currency=debit.currency,
         idempotency_key=f"payout-reversal:{payout_item_ref}",
         payout_item_ref=payout_item_ref,
-        reason=f"PayPal reported the payout item {status}.",
+        reason=f"PayPal reported the payout item {status}" + (f" ({paypal_reason})." if paypal_reason else "."),
     )
 
 
 @transaction.atomic
+def ledger_debit_payouts(*, debits: list[tuple[int, int, str, str]]) -> int:
+    """Debit many payout items at once: (account id, amount_cents > 0, currency, payout_item_ref) each.
+
+    For a payout run, whose items are new rows written in the same transaction: a few multi-row inserts
+    instead of one per SME. A ref already debited makes the whole call fail (the database's unique key),
+    so a run never debits an item twice. Each entry gets its audit row, as ledger_debit_payout writes.
+    Returns how many entries were written."""
+    for _account_id, amount_cents, currency, ref in debits:
+        if type(amount_cents) is not int or amount_cents <= 0:
+            raise LedgerError("A payout sends a positive amount.")
+        if not ref:
+            raise LedgerError("A payout debit names its payout item.")
+        if not CURRENCY_CODE.fullmatch(currency):
+            raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
+    now = prepared(LedgerEntry, "created_at", timezone.now())
+    insert_rows(
+        LedgerEntry,
+        [
+            "account",
+            "kind",
+            "amount_cents",
+            "currency",
+            "idempotency_key",
+            "source_key",
+            "payout_item_ref",
+            "reason",
+            "created_at",
+        ],
+        (
+            (account_id, Kind.PAYOUT, -cents, currency, f"payout:{ref}", "", ref, "", now)
+            for account_id, cents, currency, ref in debits
+        ),
+    )
+    audit_now = prepared(AuditEvent, "created_at", timezone.now())
+    target_type = LedgerEntry._meta.label_lower
+    written = 0
+    for start in range(0, len(debits), 5000):
+        keys = [f"payout:{ref}" for _a, _c, _cur, ref in debits[start : start + 5000]]
+        entries = LedgerEntry.objects.filter(idempotency_key__in=keys).values_list(
+            "pk", "account_id", "amount_cents", "currency", "idempotency_key"
+        )
+        written += insert_rows(
+            AuditEvent,
+            ["created_at", "subject", "event", "target_type", "target_id", "data"],
+            (
+                (
+                    audit_now,
+                    account_id,
+                    "ledger.payout_debited",
+                    target_type,
+                    str(pk),
+                    prepared(AuditEvent, "data", {"amount_cents": amount, "currency": currency, "key": key}),
+                )
+                for pk, account_id, amount, currency, key in entries
+            ),
+        )
+    return written
+
+
 def ledger_reverse_earning(*, source_key: str, reason: str, actor: User | None = None) -> LedgerEntry:
     """Take back an earning already credited, because its source was refunded to the client. Once per source."""
     earning = LedgerEntry.objects.filter(idempotency_key=f"earning:{source_key}").first()
@@ -240,8 +305,20 @@ def sme_paypal_connect(*, profile: SMEProfile, email: str, payer_id: str, actor:
 
 
 @transaction.atomic
-def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> SMEProfile:
-    """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified."""
+def sme_paypal_enter_email(
+    *, profile: SMEProfile, email: str, actor: User, replace_verified: bool = False
+) -> SMEProfile:
+    """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified.
+
+    It never silently replaces an account PayPal verified: the SME must say so (replace_verified).
+    """
+    current = SMEProfile.objects.select_for_update().get(pk=profile.pk)
+    if current.paypal_verified and not replace_verified:
+        raise ValidationError(
+            f"Your verified PayPal account {current.paypal_email} is linked. Confirm that this typed, unverified "
+            "address replaces it.",
+            code="replaces_verified",
+        )
     return _sme_paypal_link(
         profile=profile, email=email, payer_id="", verified=False, event="paypal.email_entered", actor=actor
     )
@@ -326,3 +403,37 @@ def sme_paypal_disconnect(*, profile: SMEProfile, actor: User) -> SMEProfile:
     _paypal_saved(locked, profile)
     audit_record(event="paypal.disconnected", actor=actor, subject=locked.user, target=locked, data={"from": before})
     return locked
+
+
+# --- Payout holds: staff stop an SME's payouts (their balance stays) and lift it, audited ---
+
+
+@transaction.atomic
+def payout_hold_place(*, account: User, reason: str, actor: User) -> PayoutHold:
+    """Hold the SME's payouts until staff lift it. A second hold while one is open is refused."""
+    if not actor.is_staff:
+        raise ValidationError("Only staff put payouts on hold.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the payouts are held; staff who lift it read it."})
+    if account.role != User.Role.SME:
+        raise ValidationError({"account": "Only an SME is paid out, so only an SME's payouts can be held."})
+    User.objects.select_for_update().filter(pk=account.pk).first()  # two staff at once: one hold
+    if PayoutHold.objects.filter(account=account, lifted_at__isnull=True).exists():
+        raise ValidationError({"account": "This SME's payouts are on hold already."})
+    hold = PayoutHold.objects.create(account=account, reason=reason.strip(), placed_by=actor)
+    audit_record(event="payout.hold_placed", actor=actor, subject=account, target=hold, data={"reason": hold.reason})
+    return hold
+
+
+@transaction.atomic
+def payout_hold_lift(*, hold: PayoutHold, actor: User) -> PayoutHold:
+    """Lift a hold: the SME is paid again from the next payout day."""
+    if not actor.is_staff:
+        raise ValidationError("Only staff lift a payout hold.")
+    updated = PayoutHold.objects.filter(pk=hold.pk, lifted_at__isnull=True).update(
+        lifted_at=timezone.now(), lifted_by=actor
+    )
+    hold.refresh_from_db()
+    if updated:
+        audit_record(event="payout.hold_lifted", actor=actor, subject=hold.account, target=hold, data={})
+    return hold

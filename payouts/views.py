@@ -1,5 +1,6 @@
-"""Money pages: unlinking an SME's PayPal account. Linking one (Connect PayPal, or the typed address) is
-composed at the project level (interkanect.paypal_link), since it may open a review case in sessions_app."""
+"""Money pages: an SME's earnings and payouts, and unlinking their PayPal account. Linking one (Connect
+PayPal, or the typed address) is composed at the project level (interkanect.paypal_link), since it may open
+a review case in sessions_app."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from . import services
+from .runs import payout_today
+from .selectors import sme_earnings
 
 
 def sme_profile_or_403(request: HttpRequest):
@@ -26,9 +29,14 @@ def paypal_on_dashboard() -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def paypal_disconnect(request: HttpRequest) -> HttpResponse:
     profile = sme_profile_or_403(request)
+    if request.method == "GET":
+        # The dashboard's "Disconnect PayPal…" leads here: it asks before payouts stop.
+        if not profile.has_paypal:
+            return paypal_on_dashboard()
+        return render(request, "payouts/paypal_disconnect.html", {"profile": profile})
     try:
         services.sme_paypal_disconnect(profile=profile, actor=request.user)
     except ValidationError as exc:
@@ -36,3 +44,9 @@ def paypal_disconnect(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, "PayPal is disconnected. What you earn stays in your balance until you link one.")
     return paypal_on_dashboard()
+
+
+@login_required
+def earnings(request: HttpRequest) -> HttpResponse:
+    profile = sme_profile_or_403(request)
+    return render(request, "payouts/earnings.html", {"earnings": sme_earnings(profile=profile, today=payout_today())})

@@ -98,9 +98,15 @@ class PayPalInvalidRequest(PayPalError):
 
 
 class PayPalDuplicateBatch(PayPalInvalidRequest):
-    """The sender_batch_id was used before: that batch exists (or existed) at PayPal."""
+    """The sender_batch_id was used before: that batch exists (or existed) at PayPal.
+
+    PayPal's answer links to that batch (links[rel=self]); payout_batch_id is its id, or "" without a link."""
 
     summary = "PayPal already has a payout batch with this sender_batch_id."
+
+    def __init__(self, *, payout_batch_id: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.payout_batch_id = payout_batch_id
 
 
 # --- Results ---
@@ -239,7 +245,9 @@ def _error_from_body(body: Any, status: int | None) -> PayPalError:
         for d in details
         if isinstance(d, dict)
     ):
-        return PayPalDuplicateBatch(name=name, status=status, debug_id=debug_id)
+        return PayPalDuplicateBatch(
+            name=name, status=status, debug_id=debug_id, payout_batch_id=_linked_batch_id(body.get("links"))
+        )
     # Orders v2 and Payments v2 answer with a category (UNPROCESSABLE_ENTITY, RESOURCE_NOT_FOUND, ...)
     # and put the reason (INSTRUMENT_DECLINED, ORDER_ALREADY_CAPTURED, ...) in details[0].issue.
     issue = next((str(d.get("issue") or "") for d in details if isinstance(d, dict) and d.get("issue")), "")
@@ -248,6 +256,16 @@ def _error_from_body(body: Any, status: int | None) -> PayPalError:
     if name in DECLINED_NAMES:
         return PayPalDeclined(name=name, status=status, debug_id=debug_id)
     return PayPalInvalidRequest(name=name, status=status, debug_id=debug_id)
+
+
+def _linked_batch_id(links: Any) -> str:
+    """The payout batch id in a link such as {"rel": "self", "href": ".../v1/payments/payouts/ABC"}."""
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "self":
+            match = re.search(r"/v1/payments/payouts/([A-Za-z0-9_-]{1,64})(?:[?#]|$)", str(link.get("href", "")))
+            if match:
+                return match.group(1)
+    return ""
 
 
 def _content(exc: sdk_errors.ConnectionError) -> dict:
@@ -454,15 +472,17 @@ class PayPalGateway:
         }
 
         def attempt() -> PayoutBatchResult:
-            payout = paypalrestsdk.Payout(body, api=self.api)
-            payout.request_id = request_id or sender_batch_id
-            if not payout.create():
-                raise self._refused(payout)
-            header = payout.batch_header
+            # api.post, not paypalrestsdk.Payout: the resource copies a 15,000-item body into objects and back.
+            data = self.api.post(
+                "v1/payments/payouts", body, headers={"PayPal-Request-Id": request_id or sender_batch_id}
+            )
+            if "error" in data:
+                raise self._refused(data)
+            header = data["batch_header"]
             return PayoutBatchResult(
-                payout_batch_id=header.payout_batch_id,
-                sender_batch_id=header.sender_batch_header.sender_batch_id,
-                batch_status=header.batch_status,
+                payout_batch_id=header["payout_batch_id"],
+                sender_batch_id=header["sender_batch_header"]["sender_batch_id"],
+                batch_status=header["batch_status"],
             )
 
         return self._call("payout batch creation", attempt)
@@ -495,6 +515,51 @@ class PayPalGateway:
             return _item_result(data)
 
         return self._call("payout item read", attempt)
+
+    def get_payout_batch_page(self, *, payout_batch_id: str, page: int, page_size: int = 1000) -> PayoutBatchPage:
+        """One page of a batch's items (PayPal pages them: page from 1, page_size up to 1000)."""
+        _check_id(payout_batch_id, "payout batch id")
+
+        def attempt() -> PayoutBatchPage:
+            data = self.api.get(
+                f"v1/payments/payouts/{payout_batch_id}?page={int(page)}&page_size={int(page_size)}&total_required=true"
+            )
+            if "error" in data:
+                raise self._refused(data)
+            header = data["batch_header"]
+            return PayoutBatchPage(
+                batch=PayoutBatchResult(
+                    payout_batch_id=header["payout_batch_id"],
+                    sender_batch_id=header["sender_batch_header"]["sender_batch_id"],
+                    batch_status=header["batch_status"],
+                    items=tuple(_item_result(item) for item in data.get("items", [])),
+                ),
+                page=int(page),
+                total_pages=int(data.get("total_pages") or 1),
+            )
+
+        return self._call("payout batch read", attempt)
+
+    def cancel_payout_item(self, *, payout_item_id: str, request_id: str) -> PayoutItemResult:
+        """Cancel an UNCLAIMED payout item: PayPal returns its money to us (the item becomes RETURNED)."""
+        _check_id(payout_item_id, "payout item id")
+
+        def attempt() -> PayoutItemResult:
+            data = self.api.post(
+                f"v1/payments/payouts-item/{payout_item_id}/cancel", {}, headers={"PayPal-Request-Id": request_id}
+            )
+            if "error" in data:
+                raise self._refused(data)
+            return _item_result(data)
+
+        return self._call("payout item cancel", attempt)
+
+
+@dataclass(frozen=True)
+class PayoutBatchPage:
+    batch: PayoutBatchResult  # its items are this page's
+    page: int
+    total_pages: int
 
 
 def _money(amount: Any) -> tuple[int, str]:

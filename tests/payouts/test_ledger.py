@@ -38,7 +38,7 @@ def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments(payp
     consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=2500))
     consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=1000))
     services.ledger_debit_payout(account=sme, amount_cents=3500, currency="USD", payout_item_ref="run-1-sme-1")
-    services.ledger_reverse_payout(payout_item_ref="run-1-sme-1", status="UNCLAIMED")
+    services.ledger_reverse_payout(payout_item_ref="run-1-sme-1", status="RETURNED")
     services.ledger_adjust(account=sme, amount_cents=-500, reason="Goodwill refund to a client", admin=_admin())
     assert ledger_balance(account=sme).amount_cents == 2500 + 1000 - 3500 + 3500 - 500
     assert ledger_balance(account=make_sme()).amount_cents == 0
@@ -91,7 +91,7 @@ def test_a_currency_code_not_in_capitals_is_refused_since_its_balance_would_be_a
     assert not LedgerEntry.objects.exists()
 
 
-@pytest.mark.parametrize("status", ["SUCCESS", "PENDING", "ONHOLD", ""])
+@pytest.mark.parametrize("status", ["SUCCESS", "PENDING", "ONHOLD", "UNCLAIMED", ""])
 def test_a_payout_item_that_reached_the_sme_or_still_may_is_never_credited_back(status):
     sme = make_sme()
     services.ledger_debit_payout(account=sme, amount_cents=1999, currency="USD", payout_item_ref="item-s")

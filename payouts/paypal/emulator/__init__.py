@@ -12,17 +12,21 @@ API (on the same origin as the pages):
   POST /v2/payments/captures/<id>/refund        full ({}) or partial ({"amount": {"value", "currency_code"}})
   GET  /v2/payments/refunds/<id>
   POST /v1/payments/payouts                     create a batch (items PENDING)
-  GET  /v1/payments/payouts/<batch id>          the batch and its items
+  GET  /v1/payments/payouts/<batch id>          the batch and its items (?page=&page_size=&total_required=)
   GET  /v1/payments/payouts-item/<item id>
+  POST /v1/payments/payouts-item/<item id>/cancel   an UNCLAIMED item: its money comes back (RETURNED)
   POST /v1/identity/openidconnect/tokenservice  Log in with PayPal: code → access token
   GET|POST /v1/identity/openidconnect/userinfo  e-mail, payer id (with the paypalattributes scope)
 Pages: /checkoutnow (Approve / Cancel), /webapps/auth/protocol/openidconnect/v1/authorize (log in / Cancel).
 
 Rules tests can use, on e-mail addresses (a payout receiver, the account a buyer or SME logs in with):
-  the part before @ contains "unclaimed", "failed", "returned" or "pending": a payout item to it ends
-  UNCLAIMED, FAILED or RETURNED, or stays PENDING (otherwise SUCCESS); a PAYPAL_ID receiver follows the
-  rule of the address that logged in with that payer id. The first read of a batch (or of one of its
-  items) shows the items PENDING; later reads show how they ended.
+  the part before @ contains "unclaimed", "failed", "returned", "pending", "onhold", "blocked",
+  "refunded" or "reversed": a payout item to it ends UNCLAIMED, FAILED, RETURNED, stays PENDING, ends
+  ONHOLD, BLOCKED or REFUNDED, or ends SUCCESS and is REVERSED at the read after that (otherwise
+  SUCCESS); a PAYPAL_ID receiver follows the rule of the address that logged in with that payer id.
+  The first read of a batch (page 1, or one of its items) shows the items PENDING; later reads show
+  how they ended. An UNCLAIMED item can be cancelled (POST /v1/payments/payouts-item/<id>/cancel):
+  it becomes RETURNED.
   a buyer (the address approving an order on /checkoutnow) whose part before @ contains
     "declined": the capture answers 422 INSTRUMENT_DECLINED; the order stays APPROVED, and the buyer
       may approve it again on the page with another account (PayPal's "choose another way to pay");
@@ -35,7 +39,9 @@ Rules tests can use, on e-mail addresses (a payout receiver, the account a buyer
   ORDER_ALREADY_CAPTURED; a capture before approval 422 ORDER_NOT_APPROVED; a refund of a refunded
   capture 422 CAPTURE_FULLY_REFUNDED (more than is left: REFUND_AMOUNT_EXCEEDED; of a PENDING or
   DECLINED capture: REFUND_NOT_ALLOWED). 422 errors carry the reason as details[0].issue.
-  a payout batch of 100,000.00 or more: 422 INSUFFICIENT_FUNDS.
+  a payout batch of 100,000.00 or more, or over the funds limit set: 422 INSUFFICIENT_FUNDS. More
+  than 15,000 items, or a sender_item_id twice in a batch: 400 VALIDATION_ERROR. A sender_batch_id
+  used before: 400 USER_BUSINESS_ERROR whose links[rel=self] is the batch that has it.
 A POST with a PayPal-Request-Id PayPal has already answered gets the same answer again, as PayPal does;
 the same id with another body answers 400 DUPLICATE_REQUEST_ID.
 
@@ -47,6 +53,11 @@ Control (tests, or a developer with curl):
       the call), or answer 422 UNPROCESSABLE_ENTITY with that issue without acting.
   GET  /_emulator/requests    every API request seen: method, path, PayPal-Request-Id
   POST /_emulator/reset       forget everything but the access tokens issued
+  POST /_emulator/payouts/funds {"value": "250.00" | null}   what PayPal can pay out from now on
+  POST /_emulator/payouts/item-status {"sender_item_id": …, "transaction_status": "RETURNED"}   a later
+      transition, as PayPal makes them (UNCLAIMED → RETURNED, SUCCESS → REVERSED)
+  POST /_emulator/payouts/forget-request-ids   PayPal keeps request ids for a while only
+  GET  /_emulator/payouts/sender-item-ids     how many accepted items carry each sender_item_id
 """
 
 from .client import EmulatorClient

@@ -30,6 +30,10 @@ def payout_outcome(email: str) -> tuple[str, str]:
         ("failed", "FAILED", "RECEIVER_ACCOUNT_LOCKED"),
         ("returned", "RETURNED", "RECEIVER_UNCONFIRMED"),
         ("pending", "PENDING", ""),
+        ("onhold", "ONHOLD", ""),
+        ("blocked", "BLOCKED", "RISK_DECLINE"),
+        ("refunded", "REFUNDED", "REFUNDED"),
+        ("reversed", "REVERSED", "REVERSED_BY_RECEIVER_BANK"),
     ):
         if word in local:
             return status, error
@@ -42,10 +46,12 @@ def new_id(prefix: str, length: int = 17) -> str:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, name: str, message: str, details: list | None = None) -> None:
+    def __init__(
+        self, status: int, name: str, message: str, details: list | None = None, links: list | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.name, self.message, self.details = status, name, message, details or []
-        self.links: list[dict] = []
+        self.links = links or []
 
     def as_answer(self) -> tuple[int, dict]:
         return self.status, self.body()
@@ -75,7 +81,9 @@ class State:
     refunds: dict[str, dict] = field(default_factory=dict)
     invoice_ids: set[str] = field(default_factory=set)
     batches: dict[str, dict] = field(default_factory=dict)
-    sender_batch_ids: set[str] = field(default_factory=set)
+    batches_by_sender_id: dict[str, str] = field(default_factory=dict)  # sender_batch_id → payout_batch_id
+    accepted_sender_item_ids: list[str] = field(default_factory=list)  # one entry per item accepted
+    payout_funds: Decimal | None = None  # None: no limit (but a single batch of 100,000.00 or more)
     items: dict[str, dict] = field(default_factory=dict)
     auth_codes: dict[str, dict] = field(default_factory=dict)
     login_tokens: dict[str, dict] = field(default_factory=dict)

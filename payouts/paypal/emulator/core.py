@@ -177,13 +177,9 @@ class PayPalEmulator(OrdersApi, PayoutsApi, LoginApi):
                 return self._refund_capture(parts[3], data)
         if parts[:3] == ["v2", "payments", "refunds"] and len(parts) == 4 and method == "GET":
             return 200, self._refund(parts[3])
-        if parts[:3] == ["v1", "payments", "payouts"]:
-            if len(parts) == 3 and method == "POST":
-                return self._create_payout(data)
-            if len(parts) == 4 and method == "GET":
-                return 200, self._batch(parts[3])
-        if parts[:3] == ["v1", "payments", "payouts-item"] and len(parts) == 4 and method == "GET":
-            return 200, self._item(parts[3])
+        payouts = self._route_payouts(method, parts, data, query)
+        if payouts is not None:
+            return payouts
         raise ApiError(404, "NOT_FOUND", f"No {method} {path} in the emulator.")
 
     def _client_ok(self, headers, form: dict | None = None) -> bool:

@@ -65,7 +65,11 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        body = self._read_body() if method == "POST" else b""
+        # Read a GET's body too (paypalrestsdk sends "null"): closing with it unread resets the connection,
+        # which cuts off a large answer (a page of 1,000 payout items) before the client has read it.
+        body = self._read_body()
+        if method != "POST":
+            body = b""
         try:
             if path.startswith(("/v1/", "/v2/")):
                 answer = self.emulator.api(method, path, self.headers, body, query)
@@ -99,6 +103,18 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/reset" and method == "POST":
             self.emulator.reset()
             self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/funds" and method == "POST":
+            self.emulator.set_funds(json.loads(body or b"{}").get("value"))
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/item-status" and method == "POST":
+            data = json.loads(body or b"{}")
+            self.emulator.set_item_status(data["sender_item_id"], data["transaction_status"])
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/forget-request-ids" and method == "POST":
+            self.emulator.forget_request_ids()
+            self._json(200, {"ok": True})
+        elif path == "/_emulator/payouts/sender-item-ids" and method == "GET":
+            self._json(200, dict(self.emulator.sender_item_id_counts()))
         elif path == "/_emulator/health":
             self._json(200, {"ok": True})
         else:
