@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -66,6 +67,18 @@ def _close_reason(text: str) -> str:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch, without its `aclose_old_connections()` before every handler.
+
+        That call is a hop into the one thread-sensitive executor and back, paid twice per relayed frame
+        (the sender's receive, the receiver's room_relay) by a path that touches no database. Every ORM
+        call here goes through database_sync_to_async, which closes old connections itself, before and after.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.joined = False
