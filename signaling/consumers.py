@@ -1,7 +1,7 @@
 """The room's WebSocket: admits the two members, relays their signaling to each other, sends presence and timer.
 
-The relay path touches no database: each consumer keeps the other member's channel name in memory,
-learnt at connect time (room_member_connect) and kept current by the peer's own join/leave events.
+Admission is one database call (room_enter). The relay path touches no database: each consumer keeps the other
+member's channel name in memory, learnt at connect time and kept current by the peer's own join/leave events.
 Nothing received is ever logged or stored; only the closed set of validated fields is forwarded.
 """
 
@@ -15,14 +15,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from sessions_app.selectors import room_admission
 from sessions_app.services import (
     ConsultationError,
     consultation_complete,
     consultation_extension_answer,
     consultation_extension_propose,
-    consultation_go_live,
-    room_member_connect,
     room_member_disconnect,
 )
 
@@ -39,6 +36,7 @@ from .messages import (
     server_frame,
 )
 from .selectors import room_timer_state
+from .services import room_enter, room_go_live
 from .turn import ice_servers
 
 
@@ -88,7 +86,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.strikes = 0
         self.bucket = TokenBucket(rate=settings.SIGNALING_RATE_PER_SECOND, burst=settings.SIGNALING_RATE_BURST)
         token = self.scope["url_route"]["kwargs"]["token"]
-        admission = await database_sync_to_async(room_admission)(token=token, user=self.user)
+        entry = await database_sync_to_async(room_enter)(token=token, user=self.user, channel_name=self.channel_name)
+        admission = entry.admission
+        # Set before accept(): a socket gone during the handshake still leaves the room in disconnect().
+        self.consultation, self.role, self.joined = admission.consultation, admission.role, entry.join is not None
         # Accept first, even to refuse: a refusal before the handshake reaches the page as a bare 1006,
         # while an error frame and a close code with a reason let the page say what happened.
         await self.accept()
@@ -96,12 +97,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send(error_frame(admission.code, admission.reason))
             await self.close(code=CLOSE_REFUSED.get(admission.code, 4403), reason=_close_reason(admission.reason))
             return
-        self.consultation = admission.consultation
-        self.role = admission.role
-        join = await database_sync_to_async(room_member_connect)(
-            consultation=self.consultation, user=self.user, channel_name=self.channel_name
-        )
-        self.joined = True
+        join, timer = entry.join, entry.timer
         self.peer_channel = join.peer_channel
         if join.replaced_channel:
             await self.channel_layer.send(join.replaced_channel, {"type": "room.replaced"})
@@ -110,7 +106,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # The channel in the database may belong to a server process that died: only a reply proves
             # the other member is really here (and only then does the consultation go live).
             self.peer_check = asyncio.create_task(self._forget_silent_peer(self.peer_channel))
-        timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
         await self.send(
             server_frame(
                 "welcome",
@@ -232,8 +227,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.peer_check:
             self.peer_check.cancel()
             self.peer_check = None
-        if await database_sync_to_async(consultation_go_live)(consultation=self.consultation):
-            timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
+        timer = await database_sync_to_async(room_go_live)(consultation=self.consultation)
+        if timer is not None:
             await self._to_both(server_frame("timer", **timer))
 
     async def room_peer_left(self, event: dict) -> None:
