@@ -128,6 +128,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so a live server process can see the test database too.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    # Each database_sync_to_async call (two per admitted socket) and each request used to open and close
+    # a PostgreSQL session (a backend started, its catalog read). Persistent connections do not fit ASGI:
+    # they are per thread and Django runs each request in a thread of its own. psycopg's pool does: a
+    # connection goes back to the pool instead of closing, and is checked (one round trip) before reuse,
+    # so a restarted database costs errors on no request. Per process, at most DATABASE_POOL_MAX_SIZE.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool replaces persistent connections (Django requires 0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: psycopg's check before each reuse
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10),
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache across processes; in-memory when REDIS_URL is unset. ---
