@@ -440,7 +440,7 @@ class Run:
         self.closing = False
         self.clients = [Client(self, room, side) for room in range(len(rooms)) for side in (0, 1)]
 
-    async def admit(self, concurrency: int = 64) -> float:
+    async def admit(self, concurrency: int = 16) -> float:
         """Connect every socket (the first member of each room before the second); seconds taken."""
         gate = asyncio.Semaphore(concurrency)
 
@@ -511,7 +511,7 @@ async def measure(target: str, rooms: list[tuple[str, str, str]], args) -> dict:
     try:
         # Warm up: one room connects, relays and leaves, so imports and first-use costs are not counted.
         warm = Run(server, rooms[:1])
-        await warm.admit()
+        await warm.admit(args.connect_concurrency)
         await warm.burst()
         await warm.drain(5)
         await warm.close()
@@ -522,7 +522,7 @@ async def measure(target: str, rooms: list[tuple[str, str, str]], args) -> dict:
         run = Run(server, rooms)
         rss_before = rss_kb(server.pids())
         pg_before = await asyncio.to_thread(postgres_stats)
-        admit_seconds = await run.admit()
+        admit_seconds = await run.admit(args.connect_concurrency)
         await asyncio.sleep(1.5)  # PostgreSQL publishes its statistics about once a second
         pg_after = await asyncio.to_thread(postgres_stats)
         sockets = sum(1 for c in run.clients if c.ws is not None)
@@ -627,6 +627,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="steady phase: one message a second per socket")
     parser.add_argument("--drain", type=float, default=10, help="most seconds to wait for messages still on their way")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS), help=f"some of {','.join(ALL_TARGETS)}")
+    parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=16,
+        help="sockets opening at once (daphne drops a handshake after 5 s)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     if max(int(n) for n in args.rooms.split(",")) > 2000:
