@@ -150,7 +150,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis's RedisChannelLayer, except that messages between consumers of one process
+            # (both members of a room, routed to one process by nginx) stay in memory.
+            "BACKEND": "interkanect.channel_layers.LocalFirstRedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "interkanect")},
         }
     }

@@ -36,7 +36,7 @@ def layer(request, settings):
             pytest.skip("REDIS_URL is not set: the channels-redis variant runs in the PostgreSQL + Redis suite.")
         settings.CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "interkanect.channel_layers.LocalFirstRedisChannelLayer",
                 "CONFIG": {"hosts": [url], "prefix": f"test-{uuid.uuid4().hex[:8]}"},
             }
         }
