@@ -10,10 +10,13 @@ what is still on its way. Everything stops by itself. The relays, each run in th
   bare         benchmarks/bare_relay.py under daphne: the floor (no Django, no auth, no validation)
   peerjs       peerjs-server (npm package `peer`, installed into a temporary folder the first time)
   memory       InterKanect, one daphne, in-memory channel layer
-  redis        InterKanect, one daphne, channels-redis RedisChannelLayer (needs REDIS_URL)
-  pubsub       InterKanect, one daphne, channels-redis RedisPubSubChannelLayer (needs REDIS_URL)
-  two-daphne   InterKanect, two daphne on RedisChannelLayer behind nginx with deploy/nginx.conf
+  redis-core   InterKanect, one daphne, channels-redis's RedisChannelLayer (every message through Redis)
+  redis-pubsub InterKanect, one daphne, channels-redis's RedisPubSubChannelLayer
+  redis        InterKanect, one daphne, the app's layer (interkanect/channel_layers.py: RedisChannelLayer
+               that keeps messages between consumers of one process in memory)
+  two-daphne   InterKanect, two daphne on the app's layer behind nginx with deploy/nginx.conf
                (`hash $request_uri consistent`: both members of a room reach the same process)
+The Redis targets need REDIS_URL.
 
 Columns: admit/s (sockets admitted a second, with the connect phase's PostgreSQL sessions and rows
 fetched per socket when DATABASE_URL is PostgreSQL); server CPU µs per relayed message (utime+stime of
@@ -52,8 +55,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-ALL_TARGETS = ["bare", "peerjs", "memory", "redis", "pubsub", "two-daphne"]
+ALL_TARGETS = ["bare", "peerjs", "memory", "redis-core", "redis-pubsub", "redis", "two-daphne"]
+REDIS_TARGETS = ("redis-core", "redis-pubsub", "redis", "two-daphne")
 CANDIDATES = 20  # per side, in the burst
+WARM_UP_ROOMS = 8
 SDP = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + "a=x-bench:padding\r\n" * 140
 PEER_VERSION = "1.0.2"
 PEER_DIR = Path(tempfile.gettempdir()) / f"interkanect-bench-peer-{PEER_VERSION}"
@@ -145,7 +150,7 @@ class Server:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def server_env(settings_module: str = "interkanect.settings", redis: bool = False) -> dict[str, str]:
+def server_env(settings_module: str = "interkanect.settings", redis: bool = False, layer: str = "") -> dict[str, str]:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": settings_module,
@@ -153,6 +158,7 @@ def server_env(settings_module: str = "interkanect.settings", redis: bool = Fals
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "PYTHONPATH": str(ROOT),
+        "BENCH_CHANNEL_LAYER": layer,
     }
     if not redis:
         env.pop("REDIS_URL", None)
@@ -198,9 +204,10 @@ def start(target: str) -> Server:
         process, port = start_daphne("interkanect.asgi:application", server_env())
         wait_for_port(port, [process])
         return Server("room", port, [process])
-    if target in ("redis", "pubsub"):
-        settings = "benchmarks.pubsub_settings" if target == "pubsub" else "interkanect.settings"
-        process, port = start_daphne("interkanect.asgi:application", server_env(settings, redis=True))
+    if target in ("redis-core", "redis-pubsub", "redis"):
+        layer = target.removeprefix("redis").removeprefix("-")
+        settings = "benchmarks.layer_settings" if layer else "interkanect.settings"
+        process, port = start_daphne("interkanect.asgi:application", server_env(settings, redis=True, layer=layer))
         wait_for_port(port, [process])
         return Server("room", port, [process])
     if target == "two-daphne":
@@ -509,15 +516,16 @@ async def measure(target: str, rooms: list[tuple[str, str, str]], args) -> dict:
         await asyncio.to_thread(reset_rooms, [r[0] for r in rooms])
     server = start(target)
     try:
-        # Warm up: one room connects, relays and leaves, so imports and first-use costs are not counted.
-        warm = Run(server, rooms[:1])
+        # Warm up: a few rooms connect, relay and leave, so imports and first-use costs are not counted
+        # (several, so that each process behind the proxy gets some).
+        warm = Run(server, rooms[:WARM_UP_ROOMS])
         await warm.admit(args.connect_concurrency)
         await warm.burst()
         await warm.drain(5)
         await warm.close()
         await asyncio.sleep(1)
         if target not in ("bare", "peerjs"):
-            await asyncio.to_thread(reset_rooms, [rooms[0][0]])
+            await asyncio.to_thread(reset_rooms, [r[0] for r in rooms[:WARM_UP_ROOMS]])
 
         run = Run(server, rooms)
         rss_before = rss_kb(server.pids())
@@ -589,7 +597,7 @@ async def main_async(args) -> None:
     room_counts = [int(n) for n in args.rooms.split(",")]
     targets = [t for t in args.targets.split(",") if t]
     if not os.environ.get("REDIS_URL"):
-        skipped = [t for t in targets if t in ("redis", "pubsub", "two-daphne")]
+        skipped = [t for t in targets if t in REDIS_TARGETS]
         if skipped:
             print(f"REDIS_URL is not set: skipping {', '.join(skipped)}")
         targets = [t for t in targets if t not in skipped]
