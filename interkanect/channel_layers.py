@@ -1,4 +1,4 @@
-"""The Redis channel layer, with messages between consumers of one process handed over in memory.
+"""Channel layers: Redis with messages between consumers of one process kept in memory, and a faster in-memory one.
 
 channels-redis sends every message through Redis, even when sender and receiver live in the same
 process: four Redis round trips to send, one more to receive, and the process's one shared Redis list
@@ -13,10 +13,28 @@ from the moment its name exists) or another's (every message goes through Redis)
 from __future__ import annotations
 
 import asyncio
+import time
 from copy import deepcopy
 
 from channels.exceptions import ChannelFull
+from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
+
+SWEEP_SECONDS = 1.0
+
+
+class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
+    """Channels' in-memory layer (one process, development and tests), sweeping out expired messages at most
+    once a second: Channels sweeps on every receive, going through every channel, so each relayed frame cost
+    time in proportion to the number of connected sockets."""
+
+    _swept_at = 0.0
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._swept_at >= SWEEP_SECONDS:
+            self._swept_at = now
+            super()._clean_expired()
 
 
 class LocalFirstRedisChannelLayer(RedisChannelLayer):

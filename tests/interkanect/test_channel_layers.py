@@ -1,4 +1,4 @@
-"""The Redis channel layer that keeps messages between consumers of one process in memory (real Redis)."""
+"""The channel layers: Redis keeping messages between consumers of one process in memory (real Redis), in-memory."""
 
 from __future__ import annotations
 
@@ -9,10 +9,20 @@ import uuid
 import pytest
 from channels.exceptions import ChannelFull
 
-from interkanect.channel_layers import LocalFirstRedisChannelLayer
+from interkanect.channel_layers import LocalFirstRedisChannelLayer, SweepingInMemoryChannelLayer
 
 REDIS_URL = os.environ.get("REDIS_URL")
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set: runs in the PostgreSQL + Redis suite.")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set: runs in the PostgreSQL + Redis suite.")
+
+
+async def test_in_memory_messages_still_expire():
+    layer = SweepingInMemoryChannelLayer(expiry=1)
+    stale, fresh = await layer.new_channel(), await layer.new_channel()
+    await layer.send(stale, {"type": "room.relay", "text": "old"})
+    await asyncio.sleep(2.1)  # past the expiry and the next sweep
+    await layer.send(fresh, {"type": "room.relay", "text": "new"})
+    assert (await layer.receive(fresh))["text"] == "new"  # this receive swept
+    assert stale not in layer.channels
 
 
 def make_layer(prefix: str, **config) -> LocalFirstRedisChannelLayer:
@@ -31,6 +41,7 @@ def prefix():
     return f"test-layer-{uuid.uuid4().hex[:8]}"
 
 
+@needs_redis
 async def test_a_message_within_one_process_never_reaches_redis_and_keeps_its_order(prefix):
     layer = make_layer(prefix)
     receiver = await layer.new_channel()
@@ -41,6 +52,7 @@ async def test_a_message_within_one_process_never_reaches_redis_and_keeps_its_or
     await layer.flush()
 
 
+@needs_redis
 async def test_the_receiver_gets_its_own_copy(prefix):
     layer = make_layer(prefix)
     receiver = await layer.new_channel()
@@ -51,6 +63,7 @@ async def test_the_receiver_gets_its_own_copy(prefix):
     await layer.flush()
 
 
+@needs_redis
 async def test_a_full_channel_refuses_instead_of_growing(prefix):
     layer = make_layer(prefix, capacity=3)
     receiver = await layer.new_channel()
@@ -61,6 +74,7 @@ async def test_a_full_channel_refuses_instead_of_growing(prefix):
     await layer.flush()
 
 
+@needs_redis
 async def test_messages_between_processes_go_through_redis(prefix):
     here, there = make_layer(prefix), make_layer(prefix)
     receiver = await there.new_channel()
@@ -76,6 +90,7 @@ async def test_messages_between_processes_go_through_redis(prefix):
     await here.flush()
 
 
+@needs_redis
 async def test_a_channel_whose_consumer_ended_is_forgotten(prefix):
     layer = make_layer(prefix)
     receiver = await layer.new_channel()
