@@ -16,7 +16,8 @@ what is still on its way. Everything stops by itself. The relays, each run in th
                that keeps messages between consumers of one process in memory)
   two-daphne   InterKanect, two daphne on the app's layer behind nginx with deploy/nginx.conf
                (`hash $request_uri consistent`: both members of a room reach the same process)
-The Redis targets need REDIS_URL.
+The Redis targets need REDIS_URL; they run with benchmarks/layer_settings.py (the layer, and a Redis read
+timeout of 15 s).
 
 Columns: admit/s (sockets admitted a second, with the connect phase's PostgreSQL sessions and rows
 fetched per socket when DATABASE_URL is PostgreSQL); server CPU µs per relayed message (utime+stime of
@@ -205,15 +206,16 @@ def start(target: str) -> Server:
         wait_for_port(port, [process])
         return Server("room", port, [process])
     if target in ("redis-core", "redis-pubsub", "redis"):
-        layer = target.removeprefix("redis").removeprefix("-")
-        settings = "benchmarks.layer_settings" if layer else "interkanect.settings"
-        process, port = start_daphne("interkanect.asgi:application", server_env(settings, redis=True, layer=layer))
+        layer = target.removeprefix("redis").removeprefix("-") or "local"
+        env = server_env("benchmarks.layer_settings", redis=True, layer=layer)
+        process, port = start_daphne("interkanect.asgi:application", env)
         wait_for_port(port, [process])
         return Server("room", port, [process])
     if target == "two-daphne":
         processes, ports = [], []
         for _ in range(2):
-            process, port = start_daphne("interkanect.asgi:application", server_env(redis=True))
+            env = server_env("benchmarks.layer_settings", redis=True, layer="local")
+            process, port = start_daphne("interkanect.asgi:application", env)
             processes.append(process)
             ports.append(port)
         for port in ports:
