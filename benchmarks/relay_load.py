@@ -471,9 +471,14 @@ class Run:
             self.stats.error("peer never seen")
         return took
 
+    def paired(self, client: Client) -> bool:
+        """Both sockets of the room connected (a socket that could not connect is counted among the errors;
+        what its room-mate would send to it is not counted as lost)."""
+        return client.ws is not None and self.clients[2 * client.room + 1 - client.side].ws is not None
+
     async def burst(self) -> None:
         async def one(client: Client) -> None:
-            if client.ws is None:
+            if not self.paired(client):
                 return
             await client.send("offer" if client.side == 0 else "answer", "b")
             for _ in range(CANDIDATES):
@@ -483,7 +488,7 @@ class Run:
 
     async def steady(self, seconds: int) -> None:
         async def one(client: Client) -> None:
-            if client.ws is None:
+            if not self.paired(client):
                 return
             await asyncio.sleep(random.random())
             for _ in range(seconds):
