@@ -29,10 +29,10 @@ frames, refused or dropped sockets). Ratios are to the bare relay of the same ro
 Uses DATABASE_URL (default: a throwaway SQLite file) and REDIS_URL (with CHANNELS_PREFIX); the Redis
 targets are skipped without it. Benchmark users are created once (usernames `bench-...`) and reused.
 
-Last run on this machine (2 cores shared with other engineers' test runs, so figures move by 20-30%;
-PostgreSQL, Redis db 7, --seconds 5):
+"Lost" is what was sent to a connected room-mate and not delivered by the end of --drain: on a saturated
+server it includes messages still queued.
 
-(see README "Benchmarks"; filled in by the last run)
+The last run's figures on this machine, with the figures from before this work: README.md, "Benchmarks".
 """
 
 from __future__ import annotations
