@@ -1,17 +1,68 @@
-"""Hooks django-allauth calls: where activation happens and where people land."""
+"""Hooks django-allauth calls: where activation happens, where people land, and whose failed logins count where."""
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlencode
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.core import signing
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import services
+from .models import User
+
+# The lockout policy (README, "Login limits"): failed logins for an account are counted per account,
+# as allauth does, for every browser the account has never logged in on, so guessing a password stays
+# limited however many addresses an attacker has. A browser where the account logged in before carries
+# a signed "known device" cookie and counts its failures on a key of its own: someone who knows a
+# username and fails on purpose locks out only unknown browsers, never the owner's own.
+KNOWN_DEVICE_COOKIE = "interkanect_known_device"
+KNOWN_DEVICE_SALT = "accounts.known-device"
+KNOWN_DEVICE_MAX_AGE = 365 * 24 * 3600
+
+
+def _known_device(request) -> dict | None:
+    value = request.COOKIES.get(KNOWN_DEVICE_COOKIE) if request is not None else None
+    if not value:
+        return None
+    try:
+        device = signing.loads(value, salt=KNOWN_DEVICE_SALT, max_age=KNOWN_DEVICE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return device if isinstance(device, dict) and {"user", "device"} <= device.keys() else None
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        # allauth keys its per-account failed-login limit ("login_failed", N per M seconds per key) on
+        # what this returns; see the policy above.
+        default = super()._get_login_attempts_cache_key(request, **credentials)
+        device = _known_device(request)
+        login = credentials.get("email") or credentials.get("username") or ""
+        if device is None or not login:
+            return default
+        owner = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login), pk=device["user"])
+        return f"known-device:{device['device']}" if owner.exists() else default
+
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        device = _known_device(request)
+        if device is None or device["user"] != user.pk:
+            device = {"user": user.pk, "device": secrets.token_urlsafe(16)}
+        response.set_cookie(
+            KNOWN_DEVICE_COOKIE,
+            signing.dumps(device, salt=KNOWN_DEVICE_SALT),
+            max_age=KNOWN_DEVICE_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
     def confirm_email(self, request, email_address) -> bool:
         confirmed = super().confirm_email(request, email_address)
         if confirmed:

@@ -1,4 +1,4 @@
-"""Forms for sign-up extras, the SME profile and closing an account."""
+"""Forms for the SME profile, closing an account, correcting a username and logging in."""
 
 from __future__ import annotations
 
@@ -6,44 +6,6 @@ from allauth.account import forms as allauth_forms
 from django import forms
 
 from .models import SMEProfile, User
-
-
-class SignupExtraForm(forms.Form):
-    """Fields allauth's sign-up form gets on top of e-mail, username and password."""
-
-    role = forms.ChoiceField(
-        label="I am signing up as",
-        choices=[
-            (User.Role.SME, "An expert (SME): I sell consultations"),
-            (User.Role.CLIENT, "A client: I book consultations"),
-        ],
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose whether you are an expert (SME) or a client."},
-    )
-    display_name = forms.CharField(
-        label="Display name (SMEs)",
-        max_length=80,
-        required=False,
-        help_text="Shown to your clients. You can change it at any time.",
-    )
-    headline = forms.CharField(
-        label="Your expertise in one line (SMEs)",
-        max_length=120,
-        required=False,
-        help_text="For example: Tax advice for freelancers in the US.",
-    )
-
-    field_order = ["role", "email", "username", "password1", "password2", "display_name", "headline"]
-
-    def signup(self, request, user: User) -> None:
-        from .services import user_register
-
-        user_register(
-            user=user,
-            role=self.cleaned_data["role"],
-            display_name=self.cleaned_data.get("display_name", ""),
-            headline=self.cleaned_data.get("headline", ""),
-        )
 
 
 class SMEProfileForm(forms.ModelForm):

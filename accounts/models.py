@@ -5,9 +5,12 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 
-# The database trigger (migration 0002) raises with this text; we turn it into UsernameLockedError.
+# The database triggers (migrations 0002 and 0004) raise with these texts; we turn them into
+# UsernameLockedError and ActivationLockedError.
 USERNAME_LOCK_DB_MESSAGE = "username is locked after activation"
+ACTIVATION_LOCK_DB_MESSAGE = "activation cannot be undone"
 
 
 class UsernameLockedError(ValueError):
@@ -21,40 +24,71 @@ class UsernameLockedError(ValueError):
         )
 
 
+class ActivationLockedError(ValueError):
+    """An activated account was about to lose its activation (which would unlock its username)."""
+
+    def __init__(self, usernames: list[str]) -> None:
+        names = ", ".join(repr(name) for name in usernames)
+        super().__init__(
+            f"The account {names} is activated, and an activation cannot be undone: clearing it would let "
+            "the username change. Close the account instead."
+        )
+
+
+def _lock_error_from_db(exc: IntegrityError, usernames) -> ValueError | None:
+    """The model-level error for a refusal by one of the triggers, or None for another IntegrityError."""
+    if USERNAME_LOCK_DB_MESSAGE in str(exc):
+        return UsernameLockedError(list(usernames()))
+    if ACTIVATION_LOCK_DB_MESSAGE in str(exc):
+        return ActivationLockedError(list(usernames()))
+    return None
+
+
 class UserQuerySet(models.QuerySet):
     def update(self, **kwargs):
-        if "username" not in kwargs:
+        if "username" not in kwargs and "activated_at" not in kwargs:
             return super().update(**kwargs)
-        new = kwargs["username"]
-        if isinstance(new, str):
+        if "username" in kwargs and isinstance(kwargs["username"], str):
             locked = list(
-                self.filter(activated_at__isnull=False).exclude(username=new).values_list("username", flat=True)
+                self.filter(activated_at__isnull=False)
+                .exclude(username=kwargs["username"])
+                .values_list("username", flat=True)
             )
             if locked:
                 raise UsernameLockedError(locked)
+        if "activated_at" in kwargs and kwargs["activated_at"] is None:
+            activated = list(self.filter(activated_at__isnull=False).values_list("username", flat=True))
+            if activated:
+                raise ActivationLockedError(activated)
         # An expression (bulk_update's Case/When, Lower(...), ...) cannot be checked up front:
-        # the database trigger refuses it, and we report that the same way.
+        # the database triggers refuse it, and we report that the same way.
         try:
             with transaction.atomic(using=self.db):
                 return super().update(**kwargs)
         except IntegrityError as exc:
-            if USERNAME_LOCK_DB_MESSAGE in str(exc):
-                raise UsernameLockedError(
-                    list(self.filter(activated_at__isnull=False).values_list("username", flat=True))
-                ) from exc
+            error = _lock_error_from_db(
+                exc, lambda: self.filter(activated_at__isnull=False).values_list("username", flat=True)
+            )
+            if error is not None:
+                raise error from exc
             raise
 
     def bulk_update(self, objs, fields, batch_size=None):
-        if "username" in fields:
+        if "username" in fields or "activated_at" in fields:
             objs = list(objs)
             stored = dict(
                 self.model._base_manager.using(self.db)
                 .filter(pk__in=[obj.pk for obj in objs], activated_at__isnull=False)
                 .values_list("pk", "username")
             )
-            changed = [stored[obj.pk] for obj in objs if obj.pk in stored and obj.username != stored[obj.pk]]
-            if changed:
-                raise UsernameLockedError(changed)
+            if "username" in fields:
+                changed = [stored[obj.pk] for obj in objs if obj.pk in stored and obj.username != stored[obj.pk]]
+                if changed:
+                    raise UsernameLockedError(changed)
+            if "activated_at" in fields:
+                cleared = [stored[obj.pk] for obj in objs if obj.pk in stored and obj.activated_at is None]
+                if cleared:
+                    raise ActivationLockedError(cleared)
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
 
@@ -91,7 +125,9 @@ class User(AbstractUser):
 
     def save(self, *args, **kwargs) -> None:
         update_fields = kwargs.get("update_fields")
-        if not self._state.adding and self.pk and (update_fields is None or "username" in update_fields):
+        checks_username = update_fields is None or "username" in update_fields
+        checks_activation = self.activated_at is None and (update_fields is None or "activated_at" in update_fields)
+        if not self._state.adding and self.pk and (checks_username or checks_activation):
             stored = (
                 type(self)
                 ._base_manager.using(kwargs.get("using") or self._state.db or "default")
@@ -99,8 +135,10 @@ class User(AbstractUser):
                 .values_list("username", flat=True)
                 .first()
             )
-            if stored is not None and stored != self.username:
+            if stored is not None and checks_username and stored != self.username:
                 raise UsernameLockedError([stored])
+            if stored is not None and checks_activation:
+                raise ActivationLockedError([stored])
         super().save(*args, **kwargs)
 
     @property
@@ -110,10 +148,6 @@ class User(AbstractUser):
     @property
     def is_client(self) -> bool:
         return self.role == self.Role.CLIENT
-
-    @property
-    def is_activated(self) -> bool:
-        return self.activated_at is not None
 
     @property
     def is_closed(self) -> bool:
@@ -134,10 +168,30 @@ class SMEProfile(models.Model):
         default=False, help_text="Confirmed by Log in with PayPal; unverified when the SME typed the address."
     )
     paypal_linked_at = models.DateTimeField(null=True, blank=True)
+    # A PayPal account is paid from one open SME account at a time (so a disqualified SME cannot be paid
+    # through a second account). Closing the account (accounts.services.user_close) clears this: the
+    # PayPal account is free for a new SME account, while the closed one's balance is still paid there.
+    holds_paypal = models.BooleanField(
+        "holds its PayPal account",
+        default=True,
+        help_text="While the account is open, no other open SME account may link the same PayPal account.",
+    )
 
     class Meta:
         verbose_name = "SME profile"
         constraints = [
+            models.UniqueConstraint(
+                Lower("paypal_email"),
+                condition=models.Q(holds_paypal=True) & ~models.Q(paypal_email=""),
+                name="smeprofile_paypal_email_one_open_account",
+                violation_error_message="This PayPal account is already linked to another open SME account.",
+            ),
+            models.UniqueConstraint(
+                fields=["paypal_payer_id"],
+                condition=models.Q(holds_paypal=True) & ~models.Q(paypal_payer_id=""),
+                name="smeprofile_paypal_payer_id_one_open_account",
+                violation_error_message="This PayPal account is already linked to another open SME account.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(paypal_verified=False)
                 | (~models.Q(paypal_email="") & ~models.Q(paypal_payer_id="")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -63,8 +64,6 @@ def user_activate(*, user: User) -> bool:
 @transaction.atomic
 def user_rename_before_activation(*, user: User, username: str) -> User:
     """Correct a username that has not been activated yet. The model layer refuses it afterwards."""
-    from allauth.account.adapter import get_adapter
-
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.username == username:
         return locked
@@ -90,7 +89,10 @@ def sme_profile_update(*, profile: SMEProfile, display_name: str, headline: str)
 @transaction.atomic
 def user_close(*, user: User, actor: User) -> User:
     """Close an account: it can no longer log in or host. Its ledger and balance are kept (and a
-    balance is still paid out); its e-mail address is freed so it may register again."""
+    balance is still paid out); its e-mail address is freed so it may register again.
+
+    The site closes accounts through interkanect.services.account_close, which also cancels what an
+    SME can no longer host."""
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.closed_at is not None:
         raise ValidationError("This account is already closed.")
@@ -100,10 +102,8 @@ def user_close(*, user: User, actor: User) -> User:
     locked.closed_at = timezone.now()
     locked.save(update_fields=["closed_email", "email", "is_active", "closed_at"])
     EmailAddress.objects.filter(user=locked).delete()
+    # The PayPal account is freed for a new SME account (FAQ: "activate a new SME account"); the link
+    # itself stays, so a remaining balance is still paid out to it.
+    SMEProfile.objects.filter(user=locked).update(holds_paypal=False)
     audit_record(event="account.closed", actor=actor, subject=locked, data={"email": locked.closed_email})
-    if locked.is_sme:
-        # Nobody is left to host them: cancel (and tell the clients of) the consultations never held.
-        from sessions_app.services import consultations_cancel_for_closed_sme
-
-        consultations_cancel_for_closed_sme(sme=locked, actor=actor)
     return locked

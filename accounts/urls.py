@@ -7,5 +7,4 @@ urlpatterns = [
     path("signup/", views.SignupView.as_view(), name="account_signup"),
     re_path(r"^confirm-email/(?P<key>[-:\w]+)/$", views.ConfirmEmailView.as_view(), name="account_confirm_email"),
     path("profile/", views.profile, name="account_profile"),
-    path("close/", views.close_account, name="account_close"),
 ]

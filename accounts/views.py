@@ -1,10 +1,9 @@
-"""Account pages: sign-up and activation (allauth, extended), dashboards, profile, closing."""
+"""Account pages: sign-up and activation (allauth, extended), and the profile."""
 
 from __future__ import annotations
 
 from allauth.account import views as allauth_views
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -14,9 +13,8 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from . import services
-from .forms import CloseAccountForm, CorrectUsernameForm, SMEProfileForm
+from .forms import CorrectUsernameForm, SMEProfileForm
 from .models import User
-from .selectors import sme_hosting_standing
 
 
 @method_decorator(transaction.atomic, name="dispatch")
@@ -58,18 +56,6 @@ class ConfirmEmailView(allauth_views.ConfirmEmailView):
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    user: User = request.user
-    if user.is_sme:
-        return render(
-            request,
-            "accounts/dashboard_sme.html",
-            {"profile": user.sme_profile, "standing": sme_hosting_standing(user=user)},
-        )
-    return render(request, "accounts/dashboard_client.html", {})
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user
@@ -85,19 +71,3 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your profile is saved.")
             return redirect("account_profile")
     return render(request, "accounts/profile.html", {"form": form})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def close_account(request: HttpRequest) -> HttpResponse:
-    user: User = request.user
-    form = CloseAccountForm(request.POST or None, user=user)
-    if request.method == "POST" and form.is_valid():
-        services.user_close(user=user, actor=user)
-        logout(request)
-        messages.success(
-            request,
-            "Your account is closed. Any balance you earned will still be paid out to your linked PayPal account.",
-        )
-        return redirect("home")
-    return render(request, "accounts/close_account.html", {"form": form})

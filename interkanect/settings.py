@@ -5,6 +5,7 @@ Production is the same code with other variables (DJANGO_DEBUG=0 and friends); s
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "payouts",
     "signaling",
+    "interkanect",  # the project level: dashboards, closing an account, demo data, deploy checks
 ]
 
 MIDDLEWARE = [
@@ -190,7 +192,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupExtraForm"
+ACCOUNT_SIGNUP_FORM_CLASS = "accounts.signup_form.SignupExtraForm"
 ACCOUNT_FORMS = {"login": "accounts.forms.LoginForm"}
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
@@ -202,9 +204,12 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_USERNAME_MIN_LENGTH = 3
 # allauth's rate limits stay at their defaults; they are kept in the cache above, which is
-# Redis (shared by every process) whenever REDIS_URL is set.
+# Redis (shared by every process) whenever REDIS_URL is set. Their per-address limits see the client's
+# address behind a proxy only with DJANGO_TRUSTED_PROXY_COUNT (below); failed logins per account are
+# counted per browser once the account logged in there (accounts.adapters, README "Login limits").
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[InterKanect] "
-SOCIALACCOUNT_ADAPTER = "payouts.paypal.login.adapter.PayPalLinkAdapter"  # PayPal links a payout account, never logs in
+# PayPal links a payout account, never logs in; the project-level adapter adds the shared-account review.
+SOCIALACCOUNT_ADAPTER = "interkanect.paypal_link.PayPalLinkAdapter"
 
 # --- E-mail: console in development, SMTP from the environment in production. ---
 EMAIL_BACKEND = os.environ.get(
@@ -250,8 +255,25 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+BEHIND_TLS_PROXY = env_bool("DJANGO_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy every request comes from the proxy's address, so allauth's per-address limits (failed
+# logins, sign-ups, password resets) would count everyone as one client and one attacker could lock
+# every login. allauth takes the client's address from X-Forwarded-For, counting this many proxies
+# (ours) from the right, or from a header the proxy sets (X-Real-IP) — only when told: either header
+# is the client's own word when no proxy of ours overwrites it (deploy check interkanect.W004).
+TRUSTED_PROXY_COUNT = env_int("DJANGO_TRUSTED_PROXY_COUNT", 0)
+TRUSTED_CLIENT_IP_HEADER = os.environ.get("DJANGO_TRUSTED_CLIENT_IP_HEADER", "").strip()
+if (TRUSTED_PROXY_COUNT or TRUSTED_CLIENT_IP_HEADER) and not BEHIND_TLS_PROXY:
+    raise ImproperlyConfigured(
+        "DJANGO_TRUSTED_PROXY_COUNT and DJANGO_TRUSTED_CLIENT_IP_HEADER need DJANGO_BEHIND_TLS_PROXY=1: "
+        "without a proxy of ours in front, the client writes those headers itself."
+    )
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT is the number of proxies in front of daphne (1 or more).")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER or None
 
 # Pages load nothing from other sites: only our own origin (and, through 'self', our own
 # WebSocket). No inline script anywhere. Apps add the PayPal pages to form-action when they
@@ -288,9 +310,18 @@ LOGGING = {
 # --- Product settings ---
 SITE_NAME = "InterKanect"
 CURRENCY = os.environ.get("CURRENCY", "USD")
+# The platform's share of a paid consultation, in percent (decimals allowed, e.g. 12.5), taken when the
+# SME's earning is credited: fee = price × percent / 100 rounded down to the cent (a fraction of a cent
+# goes to the SME), earning = price − fee. PayPal's own fee on the capture is the platform's cost.
+try:
+    PLATFORM_FEE_PERCENT = Decimal(os.environ.get("PLATFORM_FEE_PERCENT", "0"))
+except InvalidOperation:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.") from None
+if not PLATFORM_FEE_PERCENT.is_finite() or not 0 <= PLATFORM_FEE_PERCENT <= 100:
+    raise ImproperlyConfigured("PLATFORM_FEE_PERCENT is a number from 0 to 100.")
 
-# Consultations: an open consultation never held within this many days expires (and a paid one is
-# refunded); a live one whose room is empty completes this long after its agreed end.
+# Consultations: an open consultation never held within this many days expires; a live one whose room
+# is empty completes this long after its agreed end.
 CONSULTATION_EXPIRE_DAYS = env_int("CONSULTATION_EXPIRE_DAYS", 30)
 CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES = env_int("CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES", 30)
 

@@ -1,4 +1,8 @@
-"""Django admin for the ledger: entries are read-only; staff add an adjustment (with a reason) instead."""
+"""Django admin for the ledger: entries are read-only; staff add an adjustment (with a reason) instead.
+
+The "Add ledger entry" page is a custom admin view with a small form that calls ledger_adjust, like the
+review-case decision views: the service alone decides what an adjustment may be.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,11 @@ import uuid
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from accounts.models import User
 
@@ -15,76 +22,33 @@ from . import services
 from .models import LedgerEntry
 
 
-class AdjustmentForm(forms.ModelForm):
+class AdjustmentForm(forms.Form):
+    account = forms.ModelChoiceField(queryset=User.objects.none(), label="SME")
+    amount_cents = forms.IntegerField(
+        label="Amount (cents)", help_text="In cents: 1250 adds 12.50 to the balance, -1250 takes 12.50 off."
+    )
+    currency = forms.CharField(max_length=3, initial=settings.CURRENCY)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="Why: the SME's history keeps it.")
     # Rendered with the form, so submitting the same form twice records one adjustment.
     request_key = forms.CharField(widget=forms.HiddenInput, initial=lambda: uuid.uuid4().hex)
 
-    class Meta:
-        model = LedgerEntry
-        fields = ["account", "amount_cents", "currency", "reason"]
-        help_texts = {
-            "amount_cents": "In cents: 1250 adds 12.50 to the balance, -1250 takes 12.50 off.",
-            "reason": "Why: the SME's history keeps it.",
-        }
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = User.objects.filter(role=User.Role.SME)
-        self.fields["reason"].required = True
-        self.fields["currency"].initial = settings.CURRENCY
+        self.fields["account"].queryset = User.objects.filter(role=User.Role.SME).order_by("username")
 
     def clean_currency(self) -> str:
-        currency = self.cleaned_data["currency"].strip().upper()
-        if not services.CURRENCY_CODE.fullmatch(currency):
-            raise ValidationError("Enter a three-letter currency code, such as USD.")
-        return currency
-
-    def clean_amount_cents(self) -> int:
-        amount = self.cleaned_data["amount_cents"]
-        if amount == 0:
-            raise ValidationError("Enter an amount other than 0 (negative to take money off the balance).")
-        return amount
-
-    def clean(self):
-        data = super().clean()
-        # The same form sent again (back button, double click) is a repeat, answered by the entry it
-        # recorded; sent again with other figures it would be silently ignored, so it is refused.
-        done = LedgerEntry.objects.filter(idempotency_key=services.adjustment_key(data.get("request_key", ""))).first()
-        account = data.get("account")
-        if done and (done.account_id, done.amount_cents, done.currency) != (
-            account and account.pk,
-            data.get("amount_cents"),
-            data.get("currency"),
-        ):
-            raise ValidationError(
-                "This form already recorded an adjustment of %(amount)s %(currency)s. To record another one, "
-                "open a new “Add ledger entry” form.",
-                params={"amount": done.amount_cents, "currency": done.currency},
-            )
-        return data
-
-    def _post_clean(self):
-        # The service validates and writes; the model's own validation would demand fields an
-        # adjustment does not have (the idempotency key is the service's).
-        pass
+        return self.cleaned_data["currency"].strip().upper()  # "usd" typed is USD, not a second balance
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "account", "kind", "amount_cents", "currency", "idempotency_key"]
+    list_display = ["created_at", "account", "kind", "amount_cents", "currency", "source_key", "idempotency_key"]
     list_filter = ["kind", "currency"]
-    search_fields = ["account__username", "idempotency_key", "payout_item_ref"]
+    search_fields = ["account__username", "idempotency_key", "source_key", "payout_item_ref"]
     list_select_related = ["account"]
     date_hierarchy = "created_at"
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is None:
-            kwargs["form"] = AdjustmentForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["account", "amount_cents", "currency", "reason", "request_key"]
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in LedgerEntry._meta.fields]
 
     def has_change_permission(self, request, obj=None):
@@ -93,15 +57,39 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        entry = services.ledger_adjust(
-            account=form.cleaned_data["account"],
-            amount_cents=form.cleaned_data["amount_cents"],
-            currency=form.cleaned_data["currency"],
-            reason=form.cleaned_data["reason"],
-            admin=request.user,
-            request_key=form.cleaned_data["request_key"],
-        )
-        # The admin logs and redirects to the object it believes it saved.
-        obj.pk = entry.pk
-        obj._state.adding = False
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
+        """An adjustment: the form parses, ledger_adjust validates and records it (once per form shown)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                entry = services.ledger_adjust(
+                    account=data["account"],
+                    amount_cents=data["amount_cents"],
+                    currency=data["currency"],
+                    reason=data["reason"],
+                    admin=request.user,
+                    request_key=data["request_key"],
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            except services.LedgerError as exc:
+                # The same form sent again (back button) with other figures: refused, not silently ignored.
+                form.add_error(
+                    None,
+                    f"This form already recorded an adjustment ({exc}) To record another one, open a new "
+                    "“Add ledger entry” form.",
+                )
+            else:
+                self.message_user(request, f"Recorded: {entry}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:payouts_ledgerentry_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            **(extra_context or {}),
+            "opts": self.opts,
+            "title": "Adjust an SME's balance",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/payouts/ledgerentry/adjust.html", context)

@@ -41,10 +41,12 @@ class LedgerEntryQuerySet(models.QuerySet):
 
 class LedgerEntry(models.Model):
     class Kind(models.TextChoices):
-        EARNING = "earning", "Earning"  # credit: a paid consultation completed
+        EARNING = "earning", "Earning"  # credit: what the SME earned for one source event (a paid consultation)
         PAYOUT = "payout", "Payout"  # debit: the amount sent in a payout item
         PAYOUT_REVERSAL = "payout_reversal", "Payout returned"  # credit: a failed/returned/unclaimed item
         ADJUSTMENT = "adjustment", "Adjustment"  # either sign: an admin, with a reason
+        # debit: an earning taken back because its source was refunded to the client after it was credited
+        EARNING_REVERSAL = "earning_reversal", "Earning reversed (refunded)"
 
     account = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="ledger_entries", help_text="The SME."
@@ -55,9 +57,10 @@ class LedgerEntry(models.Model):
     # One entry per source event: the key names the event ("earning:consultation:42"), so a retry or a
     # second worker that records the same event again is refused by the database.
     idempotency_key = models.CharField(max_length=200, unique=True)
-    # The cause: exactly what the kind requires (see the constraints).
-    consultation = models.ForeignKey(
-        "sessions_app.Consultation", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    # The cause: exactly what the kind requires (see the constraints). An earning names what was earned
+    # as "<kind>:<id>" ("consultation:42") rather than a foreign key, so the ledger knows no app above it.
+    source_key = models.CharField(
+        max_length=150, blank=True, db_index=True, help_text="What an earning is for, e.g. consultation:42."
     )
     payout_item_ref = models.CharField(
         max_length=127, blank=True, help_text="The payout item's sender_item_id (PayPal knows the item by it too)."
@@ -84,8 +87,8 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(condition=~Q(currency=""), name="ledger_currency_required"),
             models.CheckConstraint(condition=~Q(idempotency_key=""), name="ledger_idempotency_key_required"),
             models.CheckConstraint(
-                condition=~Q(kind="earning") | Q(amount_cents__gt=0, consultation__isnull=False),
-                name="ledger_earning_is_a_credit_for_a_consultation",
+                condition=~Q(kind="earning") | (Q(amount_cents__gt=0) & ~Q(source_key="")),
+                name="ledger_earning_is_a_credit_for_a_source",
             ),
             models.CheckConstraint(
                 condition=~Q(kind="payout") | (Q(amount_cents__lt=0) & ~Q(payout_item_ref="")),
@@ -100,7 +103,11 @@ class LedgerEntry(models.Model):
                 name="ledger_adjustment_has_an_admin_and_a_reason",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["earning", "payout", "payout_reversal", "adjustment"]),
+                condition=~Q(kind="earning_reversal") | (Q(amount_cents__lt=0) & ~Q(source_key="") & ~Q(reason="")),
+                name="ledger_earning_reversal_is_a_debit_for_a_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["earning", "payout", "payout_reversal", "adjustment", "earning_reversal"]),
                 name="ledger_kind_known",
             ),
         ]

@@ -17,13 +17,15 @@ from django.utils import timezone
 
 from accounts.models import SMEProfile, User
 from accounts.services import audit_record
-from sessions_app.models import Consultation
 
 from .models import LedgerEntry
+from .selectors import paypal_account_holders
 
 Kind = LedgerEntry.Kind
 # Balances are summed per exact code: "usd" would be a second, invisible balance beside "USD".
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+# What an earning is for: "<kind>:<id>", e.g. "consultation:42".
+SOURCE_KEY = re.compile(r"[a-z][a-z_]*:[A-Za-z0-9_-]{1,100}")
 
 
 # PayPal's transaction_status values of a payout item whose money came back to us (or never left).
@@ -34,8 +36,19 @@ class LedgerError(ValueError):
     """An entry that must not be recorded; the message says why."""
 
 
+def _require_cents(amount_cents: object) -> None:
+    # A float, Decimal or string would be rounded or cast silently by the database column (12.5 stored as
+    # 12), and a bool is an int to Python (True stored as 1): money is an exact integer of cents or nothing.
+    if type(amount_cents) is not int:
+        raise LedgerError(
+            f"An amount is a whole number of cents (an int), not {type(amount_cents).__name__} "
+            f"{amount_cents!r}; nothing was recorded."
+        )
+
+
 def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
     """Insert the entry, or return the one already recorded for the same source event."""
+    _require_cents(fields["amount_cents"])
     key = fields["idempotency_key"]
     try:
         with transaction.atomic():
@@ -64,27 +77,34 @@ def _record(*, event: str, actor: User | None, **fields) -> LedgerEntry:
 
 
 @transaction.atomic
-def ledger_credit_earning(*, consultation: Consultation) -> LedgerEntry:
-    """Credit the SME with the price of a paid consultation that completed. Once per consultation."""
-    if consultation.state != Consultation.State.COMPLETED:
-        raise LedgerError("Only a completed consultation earns its SME a credit.")
-    if consultation.price_cents <= 0:
-        raise LedgerError("A free consultation earns nothing to credit.")
+def ledger_credit_earning(*, account: User, amount_cents: int, currency: str, source_key: str) -> LedgerEntry:
+    """Credit the SME with what one source event earned them (amount_cents > 0). Once per source_key.
+
+    source_key names the event as "<kind>:<id>" ("consultation:42"); the caller (the app that owns the
+    event) decides that it earns money, the ledger only that it is credited once.
+    """
+    if type(amount_cents) is not int or amount_cents <= 0:
+        raise LedgerError("An earning credits a positive whole number of cents.")
+    if not CURRENCY_CODE.fullmatch(currency):
+        raise LedgerError("A currency is a three-letter code in capitals, such as USD.")
+    if not SOURCE_KEY.fullmatch(source_key):
+        raise LedgerError("An earning names its source as kind:id, such as consultation:42.")
     return _record(
         event="ledger.earning_credited",
         actor=None,
-        account=consultation.sme,
+        account=account,
         kind=Kind.EARNING,
-        amount_cents=consultation.price_cents,
-        currency=consultation.currency,
-        idempotency_key=f"earning:consultation:{consultation.pk}",
-        consultation=consultation,
+        amount_cents=amount_cents,
+        currency=currency,
+        idempotency_key=f"earning:{source_key}",
+        source_key=source_key,
     )
 
 
 @transaction.atomic
 def ledger_debit_payout(*, account: User, amount_cents: int, currency: str, payout_item_ref: str) -> LedgerEntry:
     """Debit what one payout item sends to the SME (amount_cents > 0). Once per payout item."""
+    _require_cents(amount_cents)
     if amount_cents <= 0:
         raise LedgerError("A payout sends a positive amount.")
     if not payout_item_ref:
@@ -125,6 +145,27 @@ def ledger_reverse_payout(*, payout_item_ref: str, status: str) -> LedgerEntry:
     )
 
 
+@transaction.atomic
+def ledger_reverse_earning(*, source_key: str, reason: str, actor: User | None = None) -> LedgerEntry:
+    """Take back an earning already credited, because its source was refunded to the client. Once per source."""
+    earning = LedgerEntry.objects.filter(idempotency_key=f"earning:{source_key}").first()
+    if earning is None:
+        raise LedgerError(f"No earning was credited for {source_key!r}; there is nothing to reverse.")
+    if not reason.strip():
+        raise LedgerError("A reversed earning says why (the SME's history shows it).")
+    return _record(
+        event="ledger.earning_reversed",
+        actor=actor,
+        account=earning.account,
+        kind=Kind.EARNING_REVERSAL,
+        amount_cents=-earning.amount_cents,
+        currency=earning.currency,
+        idempotency_key=f"earning-reversal:{source_key}",
+        source_key=source_key,
+        reason=reason.strip(),
+    )
+
+
 def adjustment_key(request_key: str) -> str:
     """The idempotency key of the adjustment a form (identified by request_key) records."""
     return f"adjustment:{request_key}"
@@ -144,6 +185,7 @@ def ledger_adjust(
 
     request_key comes from the form that was shown, so submitting that form twice records it once.
     """
+    _require_cents(amount_cents)
     errors = {}
     if amount_cents == 0:
         errors["amount_cents"] = "Enter an amount in cents other than 0 (negative to take money off the balance)."
@@ -205,6 +247,38 @@ def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> S
     )
 
 
+class PayPalAccountTaken(ValidationError):
+    """The PayPal account is linked to another open SME account (one open account per PayPal account)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This PayPal account is already linked to another open InterKanect SME account, and a PayPal "
+            "account is paid from one open SME account at a time. Link another PayPal account, or close "
+            "the other SME account first (its balance is still paid out).",
+            code="paypal_taken",
+        )
+
+
+def _paypal_release_typed_links(*, profile: SMEProfile, email: str, actor: User) -> None:
+    # A typed (unverified) address proves nothing: whoever PayPal verifies as the account's owner takes it
+    # over, so nobody can keep an SME from connecting their own PayPal account by typing its address first.
+    squatters = SMEProfile.objects.select_for_update().filter(
+        holds_paypal=True, paypal_verified=False, paypal_email__iexact=email
+    )
+    for other in squatters.exclude(pk=profile.pk):
+        before = _paypal_snapshot(other)
+        SMEProfile.objects.filter(pk=other.pk).update(
+            paypal_email="", paypal_payer_id="", paypal_verified=False, paypal_linked_at=None
+        )
+        audit_record(
+            event="paypal.unlinked_by_verified_owner",
+            actor=actor,
+            subject=other.user,
+            target=other,
+            data={"from": before, "verified_by": profile.user.username},
+        )
+
+
 def _sme_paypal_link(
     *, profile: SMEProfile, email: str, payer_id: str, verified: bool, event: str, actor: User
 ) -> SMEProfile:
@@ -214,8 +288,20 @@ def _sme_paypal_link(
     locked.paypal_payer_id = payer_id
     locked.paypal_verified = verified
     locked.paypal_linked_at = timezone.now()
+    if locked.holds_paypal:
+        if verified:
+            _paypal_release_typed_links(profile=locked, email=locked.paypal_email, actor=actor)
+        if paypal_account_holders(email=locked.paypal_email, payer_id=payer_id, exclude=locked, open_only=True):
+            raise PayPalAccountTaken()
     locked.full_clean(exclude=["user", "display_name", "headline"])
-    _paypal_saved(locked, profile)
+    try:
+        with transaction.atomic():
+            _paypal_saved(locked, profile)
+    except IntegrityError as exc:
+        # Two accounts linking the same PayPal account at the same moment: the database lets one through.
+        if "one_open_account" in str(exc):
+            raise PayPalAccountTaken() from exc
+        raise
     audit_record(
         event=event,
         actor=actor,

@@ -3,6 +3,5 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("paypal/email/", views.paypal_email, name="paypal_email"),
     path("paypal/disconnect/", views.paypal_disconnect, name="paypal_disconnect"),
 ]

@@ -1,4 +1,5 @@
-"""Money pages: an SME's PayPal link (typed e-mail when Log in with PayPal is unavailable; disconnect)."""
+"""Money pages: unlinking an SME's PayPal account. Linking one (Connect PayPal, or the typed address) is
+composed at the project level (interkanect.paypal_link), since it may open a review case in sessions_app."""
 
 from __future__ import annotations
 
@@ -6,49 +7,32 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from . import services
-from .forms import PayPalEmailForm
 
 
-def _sme_profile(request: HttpRequest):
+def sme_profile_or_403(request: HttpRequest):
     profile = getattr(request.user, "sme_profile", None) if request.user.is_sme else None
     if profile is None:
         raise PermissionDenied("Only experts (SMEs) link a PayPal account: it is where they are paid.")
     return profile
 
 
-def _dashboard() -> HttpResponse:
+def paypal_on_dashboard() -> HttpResponse:
     return redirect(reverse("dashboard") + "#paypal")
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def paypal_email(request: HttpRequest) -> HttpResponse:
-    profile = _sme_profile(request)
-    form = PayPalEmailForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.sme_paypal_enter_email(profile=profile, email=form.cleaned_data["email"], actor=request.user)
-        except ValidationError as exc:
-            form.add_error("email", exc)
-        else:
-            messages.success(request, "Your PayPal e-mail address is saved: payouts go to it.")
-            return _dashboard()
-    return render(request, "payouts/paypal_email.html", {"form": form})
 
 
 @login_required
 @require_POST
 def paypal_disconnect(request: HttpRequest) -> HttpResponse:
-    profile = _sme_profile(request)
+    profile = sme_profile_or_403(request)
     try:
         services.sme_paypal_disconnect(profile=profile, actor=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, "PayPal is disconnected. What you earn stays in your balance until you link one.")
-    return _dashboard()
+    return paypal_on_dashboard()

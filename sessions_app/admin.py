@@ -15,17 +15,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from payouts.templatetags.money import money
+
 from .models import Consultation, FreeSessionReviewCase
-from .policy import free_session_figures
-from .policy_services import (
+from .selectors import free_session_figures
+from .services import (
     CANCEL_REASON,
     REVIEW_PERMISSION,
+    ConsultationError,
     ReviewError,
+    consultation_cancel,
     review_dismiss,
     review_disqualify,
     sme_reinstate,
 )
-from .services import ConsultationError, consultation_cancel
 
 Case = FreeSessionReviewCase
 
@@ -89,7 +92,7 @@ class ConsultationAdmin(admin.ModelAdmin):
     def price(self, obj: Consultation) -> str:
         if obj.price_cents == 0:
             return "free"
-        return f"{obj.price_cents // 100}.{obj.price_cents % 100:02d} {obj.currency}"
+        return money(obj.price_cents, obj.currency)
 
     def has_view_permission(self, request, obj=None):
         # Reviewers follow a case's links to the SME's consultations.
@@ -149,13 +152,13 @@ class NoteForm(forms.Form):
 @admin.register(FreeSessionReviewCase)
 class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
     change_form_template = "admin/sessions_app/freesessionreviewcase/change_form.html"
-    list_display = ["opened_at", "sme", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
-    list_filter = ["status", "opened_at"]
+    list_display = ["opened_at", "sme", "kind", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
+    list_filter = ["kind", "status", "opened_at"]
     list_select_related = ["sme", "decided_by"]
     search_fields = ["sme__username", "sme__email", "sme__sme_profile__display_name"]
     actions = None
     fieldsets = [
-        (None, {"fields": ["sme", "status", "opened_at", "consultations", "figures_now"]}),
+        (None, {"fields": ["sme", "kind", "paypal_holder", "status", "opened_at", "consultations", "figures_now"]}),
         (
             "What opened it",
             {
@@ -295,9 +298,7 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
             "dismiss": f"Dismiss the case of {case.sme}",
             "reinstate": f"Reinstate {case.sme}",
         }
-        pending = Consultation.objects.filter(
-            sme=case.sme, state__in=(Consultation.State.CREATED, Consultation.State.CLAIMED, Consultation.State.READY)
-        )
+        pending = Consultation.objects.filter(sme=case.sme, state__in=Consultation.NOT_YET_LIVE_STATES)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -312,3 +313,7 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
             "submit_label": {"disqualify": "Disqualify", "dismiss": "Dismiss the case", "reinstate": "Reinstate"}[kind],
         }
         return TemplateResponse(request, "admin/sessions_app/freesessionreviewcase/decision.html", context)
+
+
+# Payments and refunds have their own module; importing it registers them.
+from . import payment_admin  # noqa: E402, F401

@@ -25,11 +25,14 @@ class Consultation(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         EXPIRED = "expired", "Expired"
 
-    OPEN_STATES = (State.CREATED, State.CLAIMED, State.READY, State.LIVE)
+    # The state groups, named once: services, selectors and templates use these names.
+    NOT_YET_LIVE_STATES = (State.CREATED, State.CLAIMED, State.READY)  # never held (yet): may expire
+    BOOKED_STATES = (State.CLAIMED, State.READY)  # a client claimed it; not held yet
+    OPEN_STATES = (*NOT_YET_LIVE_STATES, State.LIVE)
     ROOM_STATES = (State.READY, State.LIVE)
     CLOSED_STATES = (State.COMPLETED, State.CANCELLED, State.EXPIRED)
     # Who may cancel, and until when: the SME before it was live, the client before it is ready (paid).
-    CANCEL_STATES = {"sme": (State.CREATED, State.CLAIMED, State.READY), "client": (State.CLAIMED,)}
+    CANCEL_STATES = {"sme": NOT_YET_LIVE_STATES, "client": (State.CLAIMED,)}
 
     token = models.CharField(max_length=64, unique=True, default=new_join_token, editable=False)
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_consultations")
@@ -161,7 +164,7 @@ class ConsultationExtension(models.Model):
 class FreeSessionReviewCase(models.Model):
     """An SME crossed a free-session limit: the figures that triggered it, and one admin decision on it.
 
-    The policy opens a case (sessions_app.policy_services); it never disqualifies by itself. An admin
+    The policy opens a case (sessions_app.services.free_sessions); it never disqualifies by itself. An admin
     decides it once in Django admin; the decision is never edited afterwards, and a later reinstatement
     is recorded beside it, not over it.
     """
@@ -178,8 +181,19 @@ class FreeSessionReviewCase(models.Model):
         CANCEL = "cancel", "Cancel them (a paid one is refunded)"
         LEAVE = "leave", "Leave them for admins to decide"
 
+    class Kind(models.TextChoices):
+        """What opened the case: the free-session limits, or a PayPal account shared with a disqualified SME."""
+
+        FREE_SESSIONS = "free_sessions", "Free-session limit crossed"
+        SHARED_PAYPAL = "shared_paypal", "PayPal account of a disqualified SME"
+
     sme = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="free_session_cases")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FREE_SESSIONS)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    # A shared-PayPal case: the disqualified SME whose PayPal account this SME linked (or tried to).
+    paypal_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     opened_at = models.DateTimeField(auto_now_add=True)
 
     # The figures that opened the case, as they were then (the limits too: settings may change later).
@@ -219,7 +233,12 @@ class FreeSessionReviewCase(models.Model):
         constraints = [
             # Evaluation is idempotent; the database refuses a second open case even under a race.
             models.UniqueConstraint(
-                fields=["sme"], condition=models.Q(status="open"), name="one_open_free_session_case_per_sme"
+                fields=["sme", "kind"], condition=models.Q(status="open"), name="one_open_review_case_per_sme_and_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="free_sessions", paypal_holder__isnull=True)
+                | models.Q(kind="shared_paypal", paypal_holder__isnull=False),
+                name="review_case_paypal_holder_iff_shared_paypal",
             ),
             models.CheckConstraint(
                 condition=models.Q(status="open", decided_at__isnull=True, decided_by__isnull=True)
@@ -240,9 +259,146 @@ class FreeSessionReviewCase(models.Model):
     def __str__(self) -> str:
         return f"Free sessions of {self.sme} ({self.get_status_display().lower()}, {self.opened_at:%Y-%m-%d})"
 
-    @property
-    def figures_text(self) -> str:
-        return (
-            f"{self.free_sessions} of {self.live_sessions} live sessions free "
-            f"({self.window_start:%Y-%m-%d} to {self.window_end:%Y-%m-%d})"
-        )
+
+class Payment(models.Model):
+    """A client's payment of a priced consultation through PayPal checkout (an Orders v2 order, captured once).
+
+    The row is written before PayPal is called, so the request ids PayPal sees derive from it; one live
+    payment per consultation (a declined or abandoned one leaves room for a retry).
+    """
+
+    class State(models.TextChoices):
+        CREATED = "created", "Being sent to PayPal"
+        APPROVAL = "approval", "Waiting for the client's approval at PayPal"
+        CAPTURING = "capturing", "Being captured"
+        PENDING = "pending", "Held by PayPal for review"
+        CAPTURED = "captured", "Paid"
+        DECLINED = "declined", "Declined by PayPal"
+        ABANDONED = "abandoned", "Not paid: cancelled"
+        FAILED = "failed", "Refused by PayPal"
+
+    LIVE_STATES = (State.CREATED, State.APPROVAL, State.CAPTURING, State.PENDING, State.CAPTURED)
+    # Nothing was (or will be) taken from the client.
+    UNCHARGED_STATES = (State.DECLINED, State.ABANDONED, State.FAILED)
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.PROTECT, related_name="payments")
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payments")
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.CREATED, db_index=True)
+
+    return_url = models.CharField(max_length=500, help_text="Where PayPal sends the client after approving.")
+    cancel_url = models.CharField(max_length=500, help_text="Where PayPal sends the client after cancelling.")
+    order_id = models.CharField(max_length=64, blank=True, help_text="PayPal's order id.")
+    approve_url = models.CharField(max_length=500, blank=True)
+    capture_id = models.CharField(max_length=64, blank=True, help_text="PayPal's capture id: what a refund refers to.")
+    payer_id = models.CharField(max_length=32, blank=True)
+    paypal_status = models.CharField(max_length=30, blank=True, help_text="PayPal's status of the capture.")
+    paypal_reason = models.CharField(
+        max_length=80, blank=True, help_text="PayPal's reason: why a capture is pending, or the error it answered."
+    )
+    paypal_fee_cents = models.BigIntegerField(
+        null=True, blank=True, help_text="PayPal's fee on the capture (seller_receivable_breakdown.paypal_fee)."
+    )
+    net_cents = models.BigIntegerField(
+        null=True, blank=True, help_text="What PayPal passed on to us after its fee (net_amount)."
+    )
+    platform_fee_cents = models.BigIntegerField(
+        null=True, blank=True, help_text="The platform's fee, taken when the SME's earning was credited."
+    )
+    earning_cents = models.BigIntegerField(
+        null=True, blank=True, help_text="What the SME was credited: the amount less the platform fee."
+    )
+    capture_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a capture was last sent: one sender at a time until it is stale."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    captured_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consultation"],
+                condition=models.Q(state__in=["created", "approval", "capturing", "pending", "captured"]),
+                name="payment_one_live_per_consultation",
+            ),
+            models.UniqueConstraint(
+                fields=["order_id"], condition=~models.Q(order_id=""), name="payment_order_id_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(state="captured")
+                | (~models.Q(capture_id="") & models.Q(captured_at__isnull=False)),
+                name="payment_captured_has_capture",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk} of consultation {self.consultation_id} ({self.get_state_display()})"
+
+    def request_id(self, step: str) -> str:
+        """The PayPal-Request-Id of one step ("create", "capture"): from our own row, so a retry is a repeat."""
+        return f"interkanect-payment-{self.pk}-{step}"
+
+
+class Refund(models.Model):
+    """A full refund of a captured payment: written in the transaction that decided it, sent to PayPal after.
+
+    One per payment (each refund happens once). Housekeeping sends it again until PayPal answers; one that
+    PayPal refuses waits for staff, who see PayPal's reason and may retry (a new round, a new request id).
+    """
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Waiting to be sent to PayPal"
+        SENDING = "sending", "Being sent to PayPal"
+        PENDING = "pending", "Accepted by PayPal, not completed yet"
+        COMPLETED = "completed", "Refunded"
+        FAILED = "failed", "Refused by PayPal: waiting for staff"
+
+    class Reason(models.TextChoices):
+        CANCELLED = "cancelled", "The consultation was cancelled"
+        EXPIRED = "expired", "The consultation expired"
+        SME_CLOSED = "sme_closed", "The expert closed their account"
+        SME_DISQUALIFIED = "sme_disqualified", "The expert was disqualified"
+        STAFF = "staff", "Refunded by staff"
+
+    OPEN_STATES = (State.REQUESTED, State.SENDING, State.PENDING)
+
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="refund")
+    amount_cents = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED, db_index=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    note = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    refund_id = models.CharField(max_length=64, blank=True, help_text="PayPal's refund id.")
+    round = models.PositiveIntegerField(
+        default=1, help_text="A staff retry after PayPal refused starts a new round, with a new request id."
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    paypal_error = models.CharField(
+        max_length=200, blank=True, help_text="PayPal's reason for the last refusal or failure."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount_cents__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(state="completed")
+                | (~models.Q(refund_id="") & models.Q(completed_at__isnull=False)),
+                name="refund_completed_has_paypal_refund",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.pk} of payment {self.payment_id} ({self.get_state_display()})"
+
+    def request_id(self) -> str:
+        return f"interkanect-refund-{self.pk}-{self.round}"

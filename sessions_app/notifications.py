@@ -1,4 +1,5 @@
-"""E-mails to the SME and the client when a consultation is claimed, ready, cancelled or about to start."""
+"""E-mails to the SME and the client when a consultation is claimed, ready (with the client's receipt),
+cancelled or about to start, and to the client when their payment is refunded."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .calendar import consultation_ics
+from .ics import consultation_ics
 from .models import Consultation
+from .selectors.payments import consultation_payment
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +24,9 @@ SUBJECTS = {
     "ready": "{title}: the room is open",
     "cancelled": "{title}: cancelled",
     "starting": "{title}: starts in {minutes} minutes",
+    "refunded": "{title}: refunded",
 }
+CLIENT_ONLY = {"refunded"}
 WITH_CALENDAR = {"claimed", "ready", "cancelled"}
 
 
@@ -62,6 +66,8 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
         "dashboard_url": settings.SITE_URL + reverse("dashboard"),
         "when": _when(consultation),
         "reminder_minutes": minutes_left or settings.CONSULTATION_REMINDER_MINUTES,
+        # The receipt and the refund, so every sentence about money says what really happened.
+        "payment": consultation_payment(consultation=consultation),
     }
     subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + SUBJECTS[kind].format(
         title=consultation.title, minutes=context["reminder_minutes"]
@@ -72,6 +78,8 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
     messages = []
     for role, person in (("sme", consultation.sme), ("client", consultation.client)):
         if person is None or not person.email:  # no client yet, or a closed account (its address is freed)
+            continue
+        if kind in CLIENT_ONLY and role != "client":
             continue
         body = render_to_string(f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person})
         message = EmailMessage(subject=subject, body=body, to=[person.email])

@@ -1,4 +1,4 @@
-"""Consultation pages: create, the join link (claim), cancel, the calendar file."""
+"""Consultation pages: create, the join link (claim), cancel, the calendar file, and paying through PayPal."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
+from payouts.paypal.web import allow_paypal_forms, paypal_form_action
 
 from . import services
-from .calendar import consultation_ics
 from .forms import ConsultationCancelForm, ConsultationCreateForm
-from .models import Consultation
-from .selectors import consultation_by_token, consultation_can_cancel
+from .ics import consultation_ics
+from .models import Consultation, Payment
+from .selectors import consultation_by_token, consultation_can_cancel, consultation_payment, payment_due
+from .services import payments
 
 # Service error fields → form fields.
 FORM_FIELDS = {"price_cents": "price"}
@@ -77,7 +79,10 @@ def consultation_join(request: HttpRequest, token: str) -> HttpResponse:
         context.update(role=role, can_cancel=consultation_can_cancel(consultation=consultation, user=user))
         # Whether the consultation's expert may host: the SME reads why not, the client that the room is closed.
         context["standing"] = sme_hosting_standing(user=consultation.sme)
-        return render(request, "sessions_app/consultation.html", context)
+        context["payment"] = consultation_payment(consultation=consultation)
+        response = render(request, "sessions_app/consultation.html", context)
+        # Its "Pay with PayPal" form leads to PayPal.
+        return allow_paypal_forms(response) if payment_due(consultation=consultation, user=user) else response
     if consultation.client_id is not None:
         return render(request, "sessions_app/belongs_to_someone_else.html", context, status=403)
     if consultation.is_closed:
@@ -158,3 +163,67 @@ def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
     )
     response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
     return response
+
+
+# --- Paying a priced consultation through PayPal ---
+
+
+def _client_consultation(request: HttpRequest, token: str) -> Consultation | None:
+    consultation = consultation_by_token(token=token)
+    if consultation is None or consultation.client_id != request.user.pk:
+        return None
+    return consultation
+
+
+def _say(request: HttpRequest, outcome: payments.PaymentOutcome) -> None:
+    level = {"success": messages.SUCCESS, "warning": messages.WARNING, "error": messages.ERROR}
+    messages.add_message(request, level.get(outcome.level, messages.INFO), outcome.message)
+
+
+@login_required
+@require_http_methods(["POST"])
+@paypal_form_action
+def payment_start(request: HttpRequest, token: str) -> HttpResponse:
+    """ "Pay with PayPal": the client's browser goes to PayPal to approve the order."""
+    consultation = _client_consultation(request, token)
+    if consultation is None:
+        return _not_found(request)
+    try:
+        payment = payments.payment_start(
+            consultation=consultation, client=request.user, base_url=request.build_absolute_uri("/")
+        )
+    except payments.PaymentError as exc:
+        messages.error(request, exc.message)
+        return redirect(consultation)
+    if payment.state == Payment.State.APPROVAL:
+        return redirect(payment.approve_url)
+    _say(request, payments.payment_outcome(payment=payment))
+    return redirect(consultation)
+
+
+@login_required
+@require_http_methods(["GET"])
+def payment_return(request: HttpRequest, token: str) -> HttpResponse:
+    """PayPal sends the client back here after they approved: ?token=<order id>&PayerID=…"""
+    consultation = _client_consultation(request, token)
+    if consultation is None:
+        return _not_found(request)
+    outcome = payments.payment_capture(
+        consultation=consultation, order_id=request.GET.get("token", ""), client=request.user
+    )
+    _say(request, outcome)
+    return redirect(consultation)
+
+
+@login_required
+@require_http_methods(["GET"])
+def payment_cancelled(request: HttpRequest, token: str) -> HttpResponse:
+    """PayPal sends the client back here after they chose Cancel."""
+    consultation = _client_consultation(request, token)
+    if consultation is None:
+        return _not_found(request)
+    outcome = payments.payment_cancelled_at_paypal(
+        consultation=consultation, order_id=request.GET.get("token", ""), client=request.user
+    )
+    _say(request, outcome)
+    return redirect(consultation)

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from sessions_app.selectors import room_timer_state
 from sessions_app.services import (
     ConsultationError,
     consultation_complete,
@@ -35,7 +36,6 @@ from .messages import (
     parse_frame,
     server_frame,
 )
-from .selectors import room_timer_state
 from .services import room_enter, room_go_live
 from .turn import ice_servers
 

@@ -6,10 +6,8 @@ from dataclasses import dataclass
 
 from accounts.models import User
 from sessions_app.models import Consultation
-from sessions_app.selectors import RoomAdmission, room_admission
+from sessions_app.selectors import RoomAdmission, room_admission, room_timer_state
 from sessions_app.services import RoomJoin, consultation_go_live, room_member_connect
-
-from .selectors import room_timer_state
 
 
 @dataclass(frozen=True)

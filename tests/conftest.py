@@ -2,11 +2,43 @@
 
 import os
 
-# Before Django loads settings: a fast hasher for the passwords tests create (the server process of the
-# browser tests inherits it). Production keeps Django's default.
-os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
+FAST_HASHER = "django.contrib.auth.hashers.MD5PasswordHasher"
+# A fast hasher for the passwords tests create; the server process of the browser tests reads it from the
+# environment. Production keeps Django's default.
+os.environ.setdefault("DJANGO_PASSWORD_HASHERS", FAST_HASHER)
 
 import pytest  # noqa: E402
+from django.test import override_settings  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    # pytest-django loads the settings before this file, so this process needs it set here too: with the
+    # default PBKDF2 (hundreds of thousands of rounds per password) hashing was most of the unit tests' time.
+    from django.conf import settings
+
+    with override_settings(PASSWORD_HASHERS=[FAST_HASHER, *settings.PASSWORD_HASHERS]):
+        yield
+
+
+def _is_browser_test(item) -> bool:
+    return "/e2e/" in str(item.fspath)
+
+
+def _needs_database_file(item) -> bool:
+    # A live server process shares the file; threads of a concurrent test wait on its locks (the shared-cache
+    # in-memory database refuses at once with "database table is locked" instead).
+    return _is_browser_test(item) or item.get_closest_marker("concurrent") is not None
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_suffix):
+    """SQLite in memory unless this session runs tests that need the test database as a file."""
+    from django.db import connections
+
+    test_settings = connections["default"].settings_dict
+    if test_settings["ENGINE"].endswith("sqlite3") and not any(map(_needs_database_file, request.session.items)):
+        test_settings["TEST"]["NAME"] = None  # Django's shared-cache in-memory test database
 
 
 @pytest.fixture(autouse=True)
@@ -49,4 +81,4 @@ def paypal_emulator(paypal_emulator_server, settings):
 def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
     # rest of the session, after which async tests (Channels consumers) can no longer run.
-    items.sort(key=lambda item: "/e2e/" in str(item.fspath))
+    items.sort(key=_is_browser_test)

@@ -56,3 +56,29 @@ def make_ready_consultation(**kwargs):
     client = kwargs.pop("client", None) or make_client()
     consultation = make_consultation(price_cents=0, **kwargs)
     return consultation_claim(consultation=consultation, client=client)
+
+
+def make_paid_consultation(*, sme: User | None = None, client: User | None = None, price_cents: int = 4550, **kwargs):
+    """A priced consultation its client paid through PayPal (needs the `paypal_emulator` fixture): claimed,
+    the order approved on the emulator's page over HTTP, captured on return, the room open."""
+    from urllib.parse import parse_qs, urlsplit
+
+    import requests
+
+    from sessions_app.services import consultation_claim, payment_capture, payment_start
+
+    consultation = make_consultation(sme=sme or make_sme(), price_cents=price_cents, **kwargs)
+    consultation_claim(consultation=consultation, client=client or make_client())
+    payment = payment_start(consultation=consultation, client=consultation.client, base_url="http://testserver/")
+    token = parse_qs(urlsplit(payment.approve_url).query)["token"][0]
+    approved = requests.post(
+        payment.approve_url.split("?")[0],
+        data={"token": token, "email": "buyer@example.com", "action": "approve"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert approved.status_code == 302
+    outcome = payment_capture(consultation=consultation, order_id=payment.order_id, client=consultation.client)
+    assert outcome.code == "paid", outcome.message
+    consultation.refresh_from_db()
+    return consultation

@@ -7,6 +7,10 @@ api.get(); a 400 comes back as False with .error while 404, 422 and 5xx raise; o
 token and retries without end (TimeoutApi allows one retry); and it logs request and
 response bodies (names, e-mail addresses, its Basic credentials) at DEBUG outside live mode.
 
+Checkout is Orders v2 (create, the buyer's approval, capture, read) and refunds are Payments v2, both
+sent through the SDK's Api transport (api.post / api.get); PayPal has deprecated the v1 payments the SDK's
+Payment and Sale resources speak. Payouts stay on v1 (current).
+
 Every call that changes something carries a PayPal-Request-Id the caller derives from its own rows;
 a timeout, a dropped connection or a 5xx is retried with the same id, so PayPal (and the emulator)
 answer a repeat with the first answer instead of acting twice.
@@ -47,12 +51,17 @@ DECLINED_NAMES = frozenset(
         "CREDIT_CARD_REFUSED",
         "TRANSACTION_REFUSED",
         "INSUFFICIENT_FUNDS",
-        "TRANSACTION_ALREADY_REFUNDED",
-        "REFUND_EXCEEDED_TRANSACTION_AMOUNT",
+        "PAYEE_ACCOUNT_RESTRICTED",
+        "CAPTURE_FULLY_REFUNDED",
+        "REFUND_AMOUNT_EXCEEDED",
+        "REFUND_NOT_ALLOWED",
+        "REFUND_FAILED_INSUFFICIENT_FUNDS",
         "REFUND_TIME_LIMIT_EXCEEDED",
         "RECEIVER_UNREGISTERED",
     }
 )
+# The v2 error categories whose details[0].issue names what went wrong.
+V2_CATEGORIES = frozenset({"UNPROCESSABLE_ENTITY", "INVALID_REQUEST", "RESOURCE_NOT_FOUND", "NOT_AUTHORIZED"})
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -98,29 +107,42 @@ class PayPalDuplicateBatch(PayPalInvalidRequest):
 
 
 @dataclass(frozen=True)
-class CheckoutStarted:
-    payment_id: str
-    approval_url: str  # send the buyer's browser here
+class OrderCreated:
+    order_id: str
+    status: str  # CREATED
+    approve_url: str  # send the buyer's browser here
 
 
 @dataclass(frozen=True)
-class CheckoutCompleted:
-    payment_id: str
-    sale_id: str  # what a refund refers to
+class CaptureResult:
+    capture_id: str
+    # COMPLETED: the money is ours. PENDING: PayPal holds it (reason: PENDING_REVIEW, ECHECK, ...) and
+    # settles it later, either way. DECLINED / FAILED: nothing was taken.
+    status: str
+    reason: str
     amount_cents: int
     currency: str
-    payer_id: str
-    # "completed": the money is captured. "pending" (PayPal reviewing it, an eCheck clearing): not paid yet,
-    # though PayPal approved the payment; PayPal settles it later. sale_reason says why (PAYMENT_REVIEW, ...).
-    sale_state: str
-    sale_reason: str = ""
+    # From seller_receivable_breakdown (PayPal gives it once the capture is COMPLETED): None until then.
+    paypal_fee_cents: int | None = None
+    net_cents: int | None = None
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    order_id: str
+    status: str  # CREATED, APPROVED, COMPLETED, VOIDED, ...
+    reference_id: str
+    amount_cents: int
+    currency: str
+    payer_id: str = ""
+    capture: CaptureResult | None = None
 
 
 @dataclass(frozen=True)
 class RefundResult:
     refund_id: str
-    sale_id: str
-    state: str
+    status: str  # COMPLETED, PENDING (reason ECHECK, ...), FAILED, CANCELLED
+    reason: str
     amount_cents: int
     currency: str
 
@@ -218,6 +240,11 @@ def _error_from_body(body: Any, status: int | None) -> PayPalError:
         if isinstance(d, dict)
     ):
         return PayPalDuplicateBatch(name=name, status=status, debug_id=debug_id)
+    # Orders v2 and Payments v2 answer with a category (UNPROCESSABLE_ENTITY, RESOURCE_NOT_FOUND, ...)
+    # and put the reason (INSTRUMENT_DECLINED, ORDER_ALREADY_CAPTURED, ...) in details[0].issue.
+    issue = next((str(d.get("issue") or "") for d in details if isinstance(d, dict) and d.get("issue")), "")
+    if issue and name in V2_CATEGORIES:
+        name = issue
     if name in DECLINED_NAMES:
         return PayPalDeclined(name=name, status=status, debug_id=debug_id)
     return PayPalInvalidRequest(name=name, status=status, debug_id=debug_id)
@@ -298,94 +325,106 @@ class PayPalGateway:
         error = resource.get("error") if isinstance(resource, dict) else resource.error
         return _error_from_body(error, 400)
 
-    # --- Checkout ---
+    def _post(self, path: str, body: dict, request_id: str) -> dict:
+        # Prefer: return=representation, so an answer carries the whole order or refund, not only its id.
+        data = self.api.post(path, body, {"PayPal-Request-Id": request_id, "Prefer": "return=representation"})
+        if "error" in data:  # the SDK turns a 400 into {"error": body}
+            raise self._refused(data)
+        return data
 
-    def create_payment(
+    def _get(self, path: str) -> dict:
+        data = self.api.get(path)
+        if "error" in data:
+            raise self._refused(data)
+        return data
+
+    # --- Checkout: Orders v2 (intent CAPTURE) ---
+
+    def create_order(
         self,
         *,
         amount_cents: int,
         currency: str,
         description: str,
-        invoice_number: str,
+        reference_id: str,
+        invoice_id: str,
         return_url: str,
         cancel_url: str,
         request_id: str,
-    ) -> CheckoutStarted:
+        brand_name: str = "InterKanect",
+    ) -> OrderCreated:
+        """Create an order for the buyer to approve at approve_url; PayPal sends them back to return_url."""
         body = {
-            "intent": "sale",
-            "payer": {"payment_method": "paypal"},
-            "transactions": [
+            "intent": "CAPTURE",
+            "purchase_units": [
                 {
-                    "amount": {"total": cents_to_paypal(amount_cents), "currency": currency},
+                    "reference_id": reference_id,
+                    "invoice_id": invoice_id,
                     "description": description[:127],
-                    "invoice_number": invoice_number,
+                    "amount": {"currency_code": currency, "value": cents_to_paypal(amount_cents)},
                 }
             ],
-            "redirect_urls": {"return_url": return_url, "cancel_url": cancel_url},
+            "application_context": {
+                "brand_name": brand_name[:127],
+                "shipping_preference": "NO_SHIPPING",
+                "user_action": "PAY_NOW",
+                "return_url": return_url,
+                "cancel_url": cancel_url,
+            },
         }
 
-        def attempt() -> CheckoutStarted:
-            payment = paypalrestsdk.Payment(body, api=self.api)
-            payment.request_id = request_id
-            if not payment.create():
-                raise self._refused(payment)
-            approval = next((link.href for link in payment.links or [] if link.rel == "approval_url"), "")
-            if not approval:
-                raise PayPalInvalidRequest(detail="PayPal created the payment without an approval link.")
-            return CheckoutStarted(payment_id=payment.id, approval_url=approval)
+        def attempt() -> OrderCreated:
+            data = self._post("v2/checkout/orders", body, request_id)
+            approve = next((link["href"] for link in data.get("links", []) if link.get("rel") == "approve"), "")
+            if not approve:
+                raise PayPalInvalidRequest(detail="PayPal created the order without an approve link.")
+            return OrderCreated(order_id=_check_id(data["id"], "order id"), status=data["status"], approve_url=approve)
 
-        return self._call("payment creation", attempt)
+        return self._call("order creation", attempt)
 
-    def execute_payment(self, *, payment_id: str, payer_id: str, request_id: str) -> CheckoutCompleted:
-        _check_id(payment_id, "payment id")
-        _check_id(payer_id, "payer id")
+    def capture_order(self, *, order_id: str, request_id: str) -> OrderResult:
+        """Capture an approved order (once: a repeat with the same request id gets PayPal's first answer).
 
-        def attempt() -> CheckoutCompleted:
-            payment = paypalrestsdk.Payment({"id": payment_id}, api=self.api)
-            # A Resource of our own, so the SDK sends our request id rather than a fresh uuid4.
-            attributes = Resource({"payer_id": payer_id}, api=self.api)
-            attributes.request_id = request_id
-            if not payment.execute(attributes):
-                raise self._refused(payment)
-            sale = payment.transactions[0].related_resources[0].sale
-            return CheckoutCompleted(
-                payment_id=payment.id,
-                sale_id=sale.id,
-                amount_cents=paypal_to_cents(sale.amount.total),
-                currency=sale.amount.currency,
-                payer_id=(payment.payer.payer_info.payer_id if payment.payer and payment.payer.payer_info else "")
-                or payer_id,
-                sale_state=sale.state or "",
-                sale_reason=sale.reason_code or "",
-            )
+        Raises PayPalDeclined (INSTRUMENT_DECLINED: the buyer may approve again with another way to pay) and
+        PayPalInvalidRequest named ORDER_NOT_APPROVED or ORDER_ALREADY_CAPTURED (read the order for its capture).
+        """
+        _check_id(order_id, "order id")
+        return self._call(
+            "order capture", lambda: _order_result(self._post(f"v2/checkout/orders/{order_id}/capture", {}, request_id))
+        )
 
-        return self._call("payment execution", attempt)
+    def get_order(self, *, order_id: str) -> OrderResult:
+        _check_id(order_id, "order id")
+        return self._call("order read", lambda: _order_result(self._get(f"v2/checkout/orders/{order_id}")))
 
-    def refund_sale(
-        self, *, sale_id: str, request_id: str, amount_cents: int | None = None, currency: str | None = None
+    # --- Refunds: Payments v2 ---
+
+    def refund_capture(
+        self,
+        *,
+        capture_id: str,
+        request_id: str,
+        amount_cents: int | None = None,
+        currency: str | None = None,
+        invoice_id: str = "",
+        note_to_payer: str = "",
     ) -> RefundResult:
-        """Refund a sale: all of what is left when amount_cents is None, else that much."""
-        _check_id(sale_id, "sale id")
-        body = {}
+        """Refund a capture: all of what is left when amount_cents is None, else that much."""
+        _check_id(capture_id, "capture id")
+        body: dict[str, Any] = {}
         if amount_cents is not None:
-            body = {"amount": {"total": cents_to_paypal(amount_cents), "currency": currency or settings.CURRENCY}}
+            body["amount"] = {"value": cents_to_paypal(amount_cents), "currency_code": currency or settings.CURRENCY}
+        if invoice_id:
+            body["invoice_id"] = invoice_id
+        if note_to_payer:
+            body["note_to_payer"] = note_to_payer[:255]
+        return self._call(
+            "refund", lambda: _refund_result(self._post(f"v2/payments/captures/{capture_id}/refund", body, request_id))
+        )
 
-        def attempt() -> RefundResult:
-            sale = paypalrestsdk.Sale({"id": sale_id}, api=self.api)
-            attributes = Resource(body, api=self.api)
-            attributes.request_id = request_id
-            refund = sale.refund(attributes)
-            if not refund.success():
-                raise self._refused(refund)
-            return RefundResult(
-                refund_id=refund.id,
-                sale_id=refund.sale_id or sale_id,
-                state=refund.state,
-                amount_cents=paypal_to_cents(refund.amount.total),
-                currency=refund.amount.currency,
-            )
-
-        return self._call("refund", attempt)
+    def get_refund(self, *, refund_id: str) -> RefundResult:
+        _check_id(refund_id, "refund id")
+        return self._call("refund read", lambda: _refund_result(self._get(f"v2/payments/refunds/{refund_id}")))
 
     # --- Payouts ---
 
@@ -456,6 +495,59 @@ class PayPalGateway:
             return _item_result(data)
 
         return self._call("payout item read", attempt)
+
+
+def _money(amount: Any) -> tuple[int, str]:
+    amount = amount if isinstance(amount, dict) else {}
+    return paypal_to_cents(amount.get("value")), str(amount.get("currency_code", ""))
+
+
+def _capture_result(data: dict) -> CaptureResult:
+    cents, currency = _money(data.get("amount"))
+    fee = net = None
+    breakdown = data.get("seller_receivable_breakdown") or {}
+    if breakdown.get("paypal_fee"):
+        fee = _money(breakdown["paypal_fee"])[0]
+    if breakdown.get("net_amount"):
+        net = _money(breakdown["net_amount"])[0]
+    return CaptureResult(
+        capture_id=_check_id(data["id"], "capture id"),
+        status=str(data.get("status", "")),
+        reason=str((data.get("status_details") or {}).get("reason", "")),
+        amount_cents=cents,
+        currency=currency,
+        paypal_fee_cents=fee,
+        net_cents=net,
+    )
+
+
+def _order_result(data: dict) -> OrderResult:
+    unit = (data.get("purchase_units") or [{}])[0]
+    captures = (unit.get("payments") or {}).get("captures") or []
+    cents, currency = _money(unit.get("amount")) if unit.get("amount") else (0, "")
+    if captures and not unit.get("amount"):
+        cents, currency = _money(captures[0].get("amount"))
+    return OrderResult(
+        order_id=_check_id(data["id"], "order id"),
+        status=str(data.get("status", "")),
+        reference_id=str(unit.get("reference_id", "")),
+        amount_cents=cents,
+        currency=currency,
+        payer_id=str((data.get("payer") or {}).get("payer_id", "")),
+        # intent CAPTURE: one capture per order.
+        capture=_capture_result(captures[0]) if captures else None,
+    )
+
+
+def _refund_result(data: dict) -> RefundResult:
+    cents, currency = _money(data.get("amount"))
+    return RefundResult(
+        refund_id=_check_id(data["id"], "refund id"),
+        status=str(data.get("status", "")),
+        reason=str((data.get("status_details") or {}).get("reason", "")),
+        amount_cents=cents,
+        currency=currency,
+    )
 
 
 def _item_result(data: dict) -> PayoutItemResult:

@@ -1,13 +1,8 @@
-"""Template helpers for money: format cents, and the SME dashboard's "Getting paid" panel."""
+"""The one money formatter: integer cents and a currency code, as people read them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django import template
-
-from payouts.forms import PayPalEmailForm
-from payouts.selectors import Money, ledger_balance, paypal_login_available
 
 register = template.Library()
 
@@ -23,21 +18,3 @@ def money(amount_cents: int, currency: str = "USD") -> str:
     symbol = SYMBOLS.get(currency)
     number = f"{whole:,}.{part:02d}"
     return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
-
-
-@dataclass(frozen=True)
-class PayPalPanel:
-    balance: Money
-    login_available: bool
-    email_form: PayPalEmailForm | None
-
-
-@register.simple_tag(takes_context=True)
-def sme_paypal_panel(context, profile) -> PayPalPanel:
-    request = context.get("request")
-    login_available = paypal_login_available(request=request)
-    return PayPalPanel(
-        balance=ledger_balance(account=profile.user),
-        login_available=login_available,
-        email_form=None if login_available else PayPalEmailForm(),
-    )

@@ -1,4 +1,5 @@
-"""Template helpers for consultation pages, lists and e-mails: prices, local times, links, the lists themselves."""
+"""Template helpers for consultation pages, lists and e-mails: prices, local times, links. They only format:
+the views gather what a page shows."""
 
 from __future__ import annotations
 
@@ -7,22 +8,11 @@ from datetime import UTC, datetime
 from django import template
 from django.utils.html import format_html
 
-from accounts.selectors import sme_hosting_standing
+from payouts.templatetags.money import money
 from sessions_app import selectors
 from sessions_app.models import Consultation
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"USD": "$"}
-
-
-@register.filter
-def money(cents: int, currency: str = "USD") -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(int(cents)), 100)
-    amount = f"{whole:,}.{rest:02d}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
 @register.filter
@@ -56,15 +46,33 @@ def can_cancel(consultation: Consultation, user) -> bool:
 
 
 @register.simple_tag
-def sme_consultation_lists(user) -> selectors.ConsultationLists:
-    return selectors.consultations_for_sme(sme=user)
+def consultation_payment_state(consultation: Consultation) -> str:
+    """The state of the consultation's live payment ("" if none), for lists (payments prefetched by the list)."""
+    payment = selectors.payment_that_counts(consultation.payments.all())
+    return payment.state if payment is not None else ""
 
 
 @register.simple_tag
-def client_consultation_lists(user) -> selectors.ConsultationLists:
-    return selectors.consultations_for_client(client=user)
-
-
-@register.simple_tag
-def hosting_standing(user):
-    return sme_hosting_standing(user=user)
+def consultation_money_line(consultation: Consultation, viewer: str) -> str:
+    """One sentence of what happened to a priced consultation's money, for the viewer's list ("" if nothing)."""
+    payment = selectors.payment_that_counts(consultation.payments.all())
+    if payment is None or payment.state != "captured":
+        if consultation.is_closed and viewer == "client" and consultation.client_id:
+            return "Not charged."
+        return ""
+    amount = money(payment.amount_cents, payment.currency)
+    refund = getattr(payment, "refund", None) if hasattr(payment, "refund") else None
+    if refund is not None:
+        if refund.state == "completed":
+            return f"Paid {amount}, refunded in full." if viewer == "client" else f"Client refunded {amount}."
+        return (
+            f"Paid {amount}; refund of {amount} on its way."
+            if viewer == "client"
+            else f"Client refund of {amount} under way."
+        )
+    if viewer == "client":
+        return f"Paid {amount} through PayPal."
+    if payment.earning_cents is not None:
+        fee = money(payment.platform_fee_cents or 0, payment.currency)
+        return f"Earned {money(payment.earning_cents, payment.currency)} ({amount} less {fee} platform fee)."
+    return f"Paid by the client: {amount}."

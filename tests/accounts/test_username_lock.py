@@ -6,7 +6,7 @@ from django.db.models.functions import Upper
 from django.urls import reverse
 
 from accounts import services
-from accounts.models import User, UsernameLockedError
+from accounts.models import ActivationLockedError, User, UsernameLockedError
 from tests.factories import make_client, make_sme
 
 pytestmark = pytest.mark.django_db
@@ -125,3 +125,58 @@ def test_account_page_shows_username_read_only_with_the_reason(client):
     assert 'value="ivy" readonly' in html
     assert "cannot" in html and "change" in html
     assert "open a new SME account" in html
+
+
+# --- The activation itself is locked: clearing it first would undo the username lock. ---
+
+
+def test_the_database_refuses_to_clear_an_activation_so_the_username_stays_locked():
+    user = make_client(username="olga")
+    table = User._meta.db_table
+    with pytest.raises(IntegrityError, match="activation cannot be undone"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET activated_at = NULL WHERE id = %s", [user.pk])
+    with pytest.raises(IntegrityError, match="username is locked"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {table} SET username = %s WHERE id = %s", ["olga2", user.pk])
+    stored = User.objects.get(pk=user.pk)
+    assert (stored.username, stored.activated_at) == ("olga", user.activated_at)
+
+
+def test_an_activation_cannot_be_cleared_on_save():
+    user = make_client(username="pete")
+    user.activated_at = None
+    with pytest.raises(ActivationLockedError, match="'pete'"):
+        user.save()
+    with pytest.raises(ActivationLockedError):
+        user.save(update_fields=["activated_at"])
+    assert User.objects.get(pk=user.pk).activated_at is not None
+
+
+def test_an_activation_cannot_be_cleared_through_update_or_bulk_update():
+    user = make_client(username="quin")
+    with pytest.raises(ActivationLockedError, match="'quin'"):
+        User.objects.filter(pk=user.pk).update(activated_at=None)
+    user.activated_at = None
+    with pytest.raises(ActivationLockedError, match="'quin'"):
+        User.objects.bulk_update([user], ["activated_at"])
+    assert User.objects.get(pk=user.pk).activated_at is not None
+
+
+def test_an_expression_that_clears_an_activation_is_refused_by_the_database_and_reported():
+    from django.db.models import Value
+
+    user = make_client(username="rita")
+    with pytest.raises(ActivationLockedError):
+        User.objects.filter(pk=user.pk).update(
+            activated_at=Value(None, output_field=User._meta.get_field("activated_at"))
+        )
+    assert User.objects.get(pk=user.pk).activated_at is not None
+
+
+def test_an_unactivated_account_saves_and_activates_as_before():
+    user = make_client(username="sam", activated=False)
+    user.first_name = "Sam"
+    user.save()
+    assert services.user_activate(user=user) is True
+    assert User.objects.get(pk=user.pk).activated_at is not None

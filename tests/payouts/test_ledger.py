@@ -1,5 +1,7 @@
 """The ledger's guarantees, at the database level (run on SQLite and on PostgreSQL), the model layer and the admin."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -8,15 +10,18 @@ from payouts import services
 from payouts.models import LedgerEntry, LedgerEntryImmutableError
 from payouts.selectors import ledger_balance
 from sessions_app import services as consultations
-from tests.factories import PASSWORD, make_client, make_consultation, make_sme
+from tests.factories import PASSWORD, make_client, make_consultation, make_paid_consultation, make_sme
 
 pytestmark = pytest.mark.django_db
 
 
 def completed_consultation(*, sme=None, price_cents=2500):
-    consultation = make_consultation(sme=sme or make_sme(), price_cents=price_cents)
-    consultations.consultation_claim(consultation=consultation, client=make_client())
-    consultations.consultation_mark_ready(consultation=consultation)
+    """Paid through PayPal (the emulator) when priced, held and completed."""
+    if price_cents:
+        consultation = make_paid_consultation(sme=sme or make_sme(), price_cents=price_cents)
+    else:
+        consultation = make_consultation(sme=sme or make_sme(), price_cents=0)
+        consultations.consultation_claim(consultation=consultation, client=make_client())
     consultations.consultation_go_live(consultation=consultation)
     consultations.consultation_complete(consultation=consultation, actor=None)
     return consultation
@@ -28,10 +33,10 @@ def _admin():
     return User.objects.create_superuser("ledger-admin", "admin@example.com", PASSWORD)
 
 
-def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments():
+def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments(paypal_emulator):
     sme = make_sme()
-    services.ledger_credit_earning(consultation=completed_consultation(sme=sme, price_cents=2500))
-    services.ledger_credit_earning(consultation=completed_consultation(sme=sme, price_cents=1000))
+    consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=2500))
+    consultations.consultation_credit_earning(consultation=completed_consultation(sme=sme, price_cents=1000))
     services.ledger_debit_payout(account=sme, amount_cents=3500, currency="USD", payout_item_ref="run-1-sme-1")
     services.ledger_reverse_payout(payout_item_ref="run-1-sme-1", status="UNCLAIMED")
     services.ledger_adjust(account=sme, amount_cents=-500, reason="Goodwill refund to a client", admin=_admin())
@@ -39,21 +44,21 @@ def test_a_balance_is_the_sum_of_earnings_payouts_reversals_and_adjustments():
     assert ledger_balance(account=make_sme()).amount_cents == 0
 
 
-def test_an_earning_is_credited_once_however_often_it_is_recorded():
+def test_an_earning_is_credited_once_however_often_it_is_recorded(paypal_emulator):
     consultation = completed_consultation(price_cents=4200)
-    first = services.ledger_credit_earning(consultation=consultation)
-    second = services.ledger_credit_earning(consultation=consultation)
+    first = consultations.consultation_credit_earning(consultation=consultation)
+    second = consultations.consultation_credit_earning(consultation=consultation)
     assert first.pk == second.pk
     assert ledger_balance(account=consultation.sme).amount_cents == 4200
     assert AuditEvent.objects.filter(event="ledger.earning_credited", target_id=str(first.pk)).count() == 1
 
 
-def test_an_unfinished_or_free_consultation_earns_nothing():
+def test_an_unfinished_or_free_consultation_earns_nothing(paypal_emulator):
     open_one = make_consultation(price_cents=1000)
     with pytest.raises(services.LedgerError):
-        services.ledger_credit_earning(consultation=open_one)
+        consultations.consultation_credit_earning(consultation=open_one)
     with pytest.raises(services.LedgerError):
-        services.ledger_credit_earning(consultation=completed_consultation(price_cents=0))
+        consultations.consultation_credit_earning(consultation=completed_consultation(price_cents=0))
     assert not LedgerEntry.objects.exists()
 
 
@@ -110,15 +115,15 @@ def test_an_adjustment_needs_a_reason_and_a_staff_member():
         services.ledger_adjust(account=sme, amount_cents=100, reason="bonus", admin=make_client())
 
 
-def test_every_entry_records_its_cause():
+def test_every_entry_records_its_cause(paypal_emulator):
     consultation = completed_consultation()
-    earning = services.ledger_credit_earning(consultation=consultation)
+    earning = consultations.consultation_credit_earning(consultation=consultation)
     debit = services.ledger_debit_payout(
         account=consultation.sme, amount_cents=100, currency="USD", payout_item_ref="item-9"
     )
     admin = _admin()
     adjustment = services.ledger_adjust(account=consultation.sme, amount_cents=5, reason="Rounding", admin=admin)
-    assert earning.consultation == consultation
+    assert earning.source_key == f"consultation:{consultation.pk}"
     assert debit.payout_item_ref == "item-9"
     assert (adjustment.created_by, adjustment.reason) == (admin, "Rounding")
 
@@ -155,7 +160,7 @@ def test_the_database_refuses_a_second_entry_for_the_same_source_event():
 @pytest.mark.parametrize(
     "fields",
     [
-        {"kind": "earning"},  # no consultation
+        {"kind": "earning"},  # no source
         {"kind": "payout", "amount_cents": -100},  # no payout item
         {"kind": "payout", "amount_cents": 100, "payout_item_ref": "item-1"},  # a payout is a debit
         {"kind": "payout_reversal", "amount_cents": -100, "payout_item_ref": "item-1"},  # a reversal credits
@@ -164,7 +169,7 @@ def test_the_database_refuses_a_second_entry_for_the_same_source_event():
         {"kind": "gift"},  # no such kind
     ],
     ids=[
-        "earning-without-consultation",
+        "earning-without-source",
         "payout-without-item",
         "positive-payout",
         "negative-reversal",
@@ -281,5 +286,37 @@ def test_an_admin_adjustment_form_sent_again_with_another_amount_is_refused_with
     form = {"account": sme.pk, "amount_cents": "700", "currency": "USD", "reason": "Bonus", "request_key": "k5"}
     assert client.post("/admin/payouts/ledgerentry/add/", form).status_code == 302
     page = client.post("/admin/payouts/ledgerentry/add/", {**form, "amount_cents": "7000"})  # back, edited, sent
-    assert page.status_code == 200 and "already recorded an adjustment of 700 USD" in page.content.decode()
+    text = page.content.decode()
+    assert page.status_code == 200 and "This form already recorded an adjustment" in text and "700 USD" in text
     assert ledger_balance(account=sme).amount_cents == 700
+
+
+def test_an_earning_is_credited_by_its_source_key_alone_and_a_malformed_one_is_refused():
+    sme = make_sme()
+    entry = services.ledger_credit_earning(account=sme, amount_cents=1500, currency="USD", source_key="order:7")
+    assert (entry.kind, entry.source_key, entry.idempotency_key) == ("earning", "order:7", "earning:order:7")
+    for bad in (
+        {"source_key": ""},
+        {"source_key": "42"},
+        {"source_key": "order:"},
+        {"amount_cents": 0},
+        {"amount_cents": True},
+        {"amount_cents": 1.5},
+        {"currency": "usd"},
+    ):
+        with pytest.raises(services.LedgerError):
+            services.ledger_credit_earning(
+                **{"account": sme, "amount_cents": 100, "currency": "USD", "source_key": "order:8", **bad}
+            )
+    assert ledger_balance(account=sme).amount_cents == 1500
+
+
+@pytest.mark.parametrize("amount", [12.5, 12.0, True, Decimal("12"), "1200", None])
+def test_an_amount_that_is_not_an_int_of_cents_is_refused_not_rounded(amount):
+    sme, admin = make_sme(), _admin()
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_debit_payout(account=sme, amount_cents=amount, currency="USD", payout_item_ref="run-1-sme-1")
+    with pytest.raises(services.LedgerError, match="whole number of cents"):
+        services.ledger_adjust(account=sme, amount_cents=amount, reason="Bonus", admin=admin)
+    assert not LedgerEntry.objects.exists()
+    assert ledger_balance(account=sme).amount_cents == 0

@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from sessions_app.models import Consultation
-from sessions_app.policy_services import policy_evaluate_sme
-from sessions_app.services import consultation_claim, consultation_go_live, consultation_mark_ready
+from sessions_app.services import consultation_claim, consultation_go_live, consultation_mark_ready, policy_evaluate_sme
 from tests.factories import make_client, make_consultation, make_sme, make_user
 
 

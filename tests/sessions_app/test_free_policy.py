@@ -15,16 +15,25 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from sessions_app.models import Consultation, FreeSessionReviewCase
-from sessions_app.policy import FreeSessionFigures, FreeSessionLimits, free_session_figures
-from sessions_app.policy_services import (
+from sessions_app.selectors import FreeSessionFigures, FreeSessionLimits, free_session_figures
+from sessions_app.services import (
+    ConsultationError,
     ReviewError,
+    consultation_complete,
+    consultation_go_live,
     policy_evaluate_sme,
     review_dismiss,
     review_disqualify,
     sme_reinstate,
 )
-from sessions_app.services import ConsultationError, consultation_complete, consultation_go_live
-from tests.factories import PASSWORD, make_client, make_consultation, make_ready_consultation, make_sme
+from tests.factories import (
+    PASSWORD,
+    make_client,
+    make_consultation,
+    make_paid_consultation,
+    make_ready_consultation,
+    make_sme,
+)
 
 from .policy_helpers import default_limits, hold, hold_many, make_flagged_sme, make_reviewer  # noqa: F401
 
@@ -427,16 +436,19 @@ def test_database_keeps_the_figures_and_a_decision_final():
     assert (case.status, case.decision_text) == (Case.Status.REINSTATED, "free sessions")
 
 
-def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client):
+def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client, paypal_emulator):
     from payouts.models import LedgerEntry
     from payouts.selectors import ledger_balance, sme_payout_receiver
-    from payouts.services import ledger_credit_earning, ledger_debit_payout
+    from payouts.services import ledger_debit_payout
+    from sessions_app.services import consultation_credit_earning
 
     sme, case = make_flagged_sme()
-    earned = hold(sme, free=False, live_at=timezone.now() - timedelta(days=1))
+    earned = make_paid_consultation(sme=sme, price_cents=2500)  # paid through PayPal (the emulator)
+    consultation_go_live(consultation=earned)
     consultation_complete(consultation=earned, actor=sme)
-    ledger_credit_earning(consultation=earned)
-    running = hold(sme, free=False, live_at=timezone.now())  # live when the admin decides
+    consultation_credit_earning(consultation=earned)
+    running = make_paid_consultation(sme=sme, price_cents=2500)
+    consultation_go_live(consultation=running)  # live when the admin decides
     entries_before = list(LedgerEntry.objects.filter(account=sme).values_list("pk", "amount_cents"))
 
     review_disqualify(
@@ -450,7 +462,7 @@ def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(clien
     running = Consultation.objects.select_related("sme__sme_profile").get(pk=running.pk)  # as a later request sees it
     assert running.state == State.LIVE
     consultation_complete(consultation=running, actor=None)
-    ledger_credit_earning(consultation=running)
+    consultation_credit_earning(consultation=running)
     assert ledger_balance(account=sme).amount_cents == 5000
 
     # Still payable: they can link PayPal, they are shown the balance, and a payout debits it.
@@ -485,7 +497,7 @@ def test_disqualifying_cancels_a_claimed_paid_consultation_and_tells_its_client_
     assert len(to_client) == 1 and to_client[0].subject.endswith("Tax return review: cancelled")
     body = to_client[0].body
     assert "Reason: The expert's account was disqualified." in body
-    assert "You are not charged for a cancelled consultation." in body
+    assert "You were not charged." in body  # it was never paid
     assert "free sessions" not in body  # the admin's reason is for the expert, not their clients
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent, SMEProfile
 from sessions_app.models import Consultation, FreeSessionReviewCase
-from sessions_app.policy_services import review_dismiss, review_disqualify
+from sessions_app.services import review_dismiss, review_disqualify
 from tests.factories import make_consultation, make_ready_consultation, make_sme
 
 from .policy_helpers import default_limits, make_flagged_sme, make_reviewer  # noqa: F401
@@ -71,7 +71,7 @@ def test_case_links_to_the_smes_consultations(client, reviewer, flagged):
     listing = client.get(link)
     assert listing.status_code == 200
     page = text(listing)
-    assert "Paid advice" in page and "99.00 USD" in page and "Not theirs" not in page
+    assert "Paid advice" in page and "$99.00" in page and "Not theirs" not in page
     free_only = text(client.get(link + "&free=yes"))
     assert "Paid advice" not in free_only and "Quick question" in free_only
 

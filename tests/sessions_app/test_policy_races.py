@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.models import AuditEvent, SMEProfile
 from sessions_app.models import FreeSessionReviewCase
-from sessions_app.policy_services import ReviewError, policy_evaluate_sme, review_dismiss, review_disqualify
+from sessions_app.services import ReviewError, policy_evaluate_sme, review_dismiss, review_disqualify
 from tests.factories import make_sme
 
 from .policy_helpers import default_limits, hold_many, make_flagged_sme, make_reviewer  # noqa: F401
@@ -16,6 +16,7 @@ from .test_races import run_at_once
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.concurrent,
     pytest.mark.skipif(
         connection.vendor == "sqlite",
         reason="SQLite lets one writer in at a time, so two calls never overlap there; this runs on PostgreSQL.",

@@ -13,7 +13,7 @@ from sessions_app.models import Consultation
 from sessions_app.services import ConsultationError, consultation_claim, consultation_create
 from tests.factories import make_client, make_consultation, make_sme
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.concurrent]
 
 
 def run_at_once(*calls):

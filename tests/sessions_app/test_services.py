@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from accounts.services import user_close
+from interkanect.services import account_close
 from sessions_app.models import Consultation
 from sessions_app.services import (
     ConsultationError,
@@ -88,7 +88,7 @@ def test_clients_and_closed_smes_cannot_create():
     with pytest.raises(ConsultationError, match="Only subject-matter expert"):
         make_consultation(sme=make_client())
     sme = make_sme()
-    user_close(user=sme, actor=sme)
+    account_close(user=sme, actor=sme)
     sme.refresh_from_db()
     with pytest.raises(ConsultationError, match="closed"):
         make_consultation(sme=sme)
@@ -155,7 +155,7 @@ def test_claiming_a_priced_one_emails_both_that_it_waits_for_payment(django_capt
     assert recipients() == sorted([consultation.sme.email, client.email])
     assert all("Tax review: claimed, waiting for payment" in m.subject for m in mail.outbox)
     to_client = next(m for m in mail.outbox if m.to == [client.email])
-    assert "$45.50" in to_client.body and "Online payment arrives in a coming release" in to_client.body
+    assert "$45.50" in to_client.body and "pay $45.50 through PayPal" in to_client.body
     assert Consultation.objects.get(pk=consultation.pk).state == State.CLAIMED
 
 
@@ -333,7 +333,7 @@ def test_closing_an_sme_account_cancels_its_consultations_never_held(django_capt
     other = make_consultation()
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        user_close(user=sme, actor=sme)
+        account_close(user=sme, actor=sme)
     states = dict(Consultation.objects.values_list("pk", "state"))
     assert states[waiting.pk] == states[booked.pk] == State.CANCELLED
     assert states[live.pk] == State.LIVE and states[other.pk] == State.CREATED
@@ -343,5 +343,5 @@ def test_closing_an_sme_account_cancels_its_consultations_never_held(django_capt
 
 def test_closing_a_client_account_leaves_consultations_alone():
     consultation = make_ready_consultation()
-    user_close(user=consultation.client, actor=consultation.client)
+    account_close(user=consultation.client, actor=consultation.client)
     assert Consultation.objects.get(pk=consultation.pk).state == State.READY

@@ -257,10 +257,10 @@ def test_a_priced_consultation_says_it_waits_for_payment_without_faking_one(clie
     consultation = make_consultation(price_cents=4500)
     visitor = make_client()
     client.force_login(visitor)
-    assert b"Online payment is not available yet" in client.get(join(consultation)).content
+    assert b"Nothing is charged until you approve the payment at PayPal" in client.get(join(consultation)).content
     client.post(reverse("consultation_claim", args=[consultation.token]))
     page = client.get(join(consultation)).content.decode()
-    assert "Waiting for payment" in page and "$45.00" in page and "Nothing\n        has been charged" in page
+    assert "Waiting for payment" in page and "Pay $45.00 with PayPal" in page and "Nothing has been charged" in page
     assert reverse("room", args=[consultation.token]) not in page
     assert Consultation.objects.get(pk=consultation.pk).state == State.CLAIMED
 

@@ -5,10 +5,12 @@ and can be told to fail, so every path of the gateway can be driven through the 
 
 API (on the same origin as the pages):
   POST /v1/oauth2/token                         client credentials (Basic auth)
-  POST /v1/payments/payment                     create a payment; links[approval_url] is /checkoutnow
-  GET  /v1/payments/payment/<id>
-  POST /v1/payments/payment/<id>/execute        after the buyer approved it
-  POST /v1/payments/sale/<id>/refund            full ({}) or partial ({"amount": …})
+  POST /v2/checkout/orders                      create an order (intent CAPTURE); links[approve] is /checkoutnow
+  GET  /v2/checkout/orders/<id>                 the order, with its capture once captured
+  POST /v2/checkout/orders/<id>/capture         after the buyer approved it: one capture per order
+  GET  /v2/payments/captures/<id>
+  POST /v2/payments/captures/<id>/refund        full ({}) or partial ({"amount": {"value", "currency_code"}})
+  GET  /v2/payments/refunds/<id>
   POST /v1/payments/payouts                     create a batch (items PENDING)
   GET  /v1/payments/payouts/<batch id>          the batch and its items
   GET  /v1/payments/payouts-item/<item id>
@@ -21,18 +23,28 @@ Rules tests can use, on e-mail addresses (a payout receiver, the account a buyer
   UNCLAIMED, FAILED or RETURNED, or stays PENDING (otherwise SUCCESS); a PAYPAL_ID receiver follows the
   rule of the address that logged in with that payer id. The first read of a batch (or of one of its
   items) shows the items PENDING; later reads show how they ended.
-  a buyer whose address contains "declined": executing their payment answers 400 INSTRUMENT_DECLINED.
-  a buyer whose address contains "pending" (before @): the payment executes, but its sale stays
-  "pending" (reason_code PAYMENT_REVIEW): PayPal approved it yet has not captured the money.
+  a buyer (the address approving an order on /checkoutnow) whose part before @ contains
+    "declined": the capture answers 422 INSTRUMENT_DECLINED; the order stays APPROVED, and the buyer
+      may approve it again on the page with another account (PayPal's "choose another way to pay");
+    "refused": the capture is DECLINED (the order is COMPLETED; a new order is needed);
+    "pending": the capture is PENDING (status_details.reason PENDING_REVIEW); the first read of the
+      order or capture after that finds it COMPLETED, or DECLINED if the address also contains "denied";
+    "echeck": a refund of their capture is PENDING (reason ECHECK) until it is read once.
+  Otherwise a capture is COMPLETED, with a seller_receivable_breakdown whose paypal_fee is 3.49% + 0.49.
+  A capture or refund of what is not there answers 404 RESOURCE_NOT_FOUND; a second capture 422
+  ORDER_ALREADY_CAPTURED; a capture before approval 422 ORDER_NOT_APPROVED; a refund of a refunded
+  capture 422 CAPTURE_FULLY_REFUNDED (more than is left: REFUND_AMOUNT_EXCEEDED; of a PENDING or
+  DECLINED capture: REFUND_NOT_ALLOWED). 422 errors carry the reason as details[0].issue.
   a payout batch of 100,000.00 or more: 422 INSUFFICIENT_FUNDS.
 A POST with a PayPal-Request-Id PayPal has already answered gets the same answer again, as PayPal does;
 the same id with another body answers 400 DUPLICATE_REQUEST_ID.
 
 Control (tests, or a developer with curl):
-  POST /_emulator/faults {"fault": "timeout" | "server_error" | "accept_then_timeout",
-                          "path": "/v1/payments/payouts", "times": 1}
-      the next matching API request(s) hang without an answer, answer 503 without acting, or act and
-      then hang (the answer is lost, as when a connection drops after PayPal processed the call).
+  POST /_emulator/faults {"fault": "timeout" | "server_error" | "accept_then_timeout" | "refuse",
+                          "path": "/v1/payments/payouts", "times": 1, "issue": "REFUND_FAILED_INSUFFICIENT_FUNDS"}
+      the next matching API request(s) (by path prefix) hang without an answer, answer 503 without
+      acting, act and then hang (the answer is lost, as when a connection drops after PayPal processed
+      the call), or answer 422 UNPROCESSABLE_ENTITY with that issue without acting.
   GET  /_emulator/requests    every API request seen: method, path, PayPal-Request-Id
   POST /_emulator/reset       forget everything but the access tokens issued
 """

@@ -23,8 +23,8 @@ class EmulatorClient:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - our own loopback server
             return json.loads(response.read() or b"null")
 
-    def fail_next(self, fault: str, *, path: str = "/v1/payments", times: int = 1) -> None:
-        self._call("POST", "/_emulator/faults", {"fault": fault, "path": path, "times": times})
+    def fail_next(self, fault: str, *, path: str = "/v1/payments", times: int = 1, issue: str = "") -> None:
+        self._call("POST", "/_emulator/faults", {"fault": fault, "path": path, "times": times, "issue": issue})
 
     def requests(self) -> list[dict]:
         return self._call("GET", "/_emulator/requests")

@@ -12,7 +12,7 @@ from typing import Any
 EMULATOR_CLIENT_ID = "emulator-client-id"
 EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 PAYPAL_ATTRIBUTES_SCOPE = "https://uri.paypal.com/services/paypalattributes"
-FAULTS = {"timeout", "server_error", "accept_then_timeout"}
+FAULTS = {"timeout", "server_error", "accept_then_timeout", "refuse"}
 INSUFFICIENT_FUNDS_FROM = Decimal("100000.00")
 
 
@@ -45,6 +45,7 @@ class ApiError(Exception):
     def __init__(self, status: int, name: str, message: str, details: list | None = None) -> None:
         super().__init__(message)
         self.status, self.name, self.message, self.details = status, name, message, details or []
+        self.links: list[dict] = []
 
     def as_answer(self) -> tuple[int, dict]:
         return self.status, self.body()
@@ -53,6 +54,8 @@ class ApiError(Exception):
         body = {"name": self.name, "message": self.message, "debug_id": new_id("", 13).lower()}
         if self.details:
             body["details"] = self.details
+        if self.links:
+            body["links"] = self.links
         return body
 
 
@@ -61,14 +64,16 @@ class Fault:
     kind: str
     path: str
     times: int
+    issue: str = ""  # "refuse": the 422 issue PayPal answers with (e.g. REFUND_FAILED_INSUFFICIENT_FUNDS)
 
 
 @dataclass
 class State:
     tokens: set[str] = field(default_factory=set)
-    payments: dict[str, dict] = field(default_factory=dict)
-    payments_by_token: dict[str, str] = field(default_factory=dict)
-    sales: dict[str, dict] = field(default_factory=dict)
+    orders: dict[str, dict] = field(default_factory=dict)
+    captures: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
+    invoice_ids: set[str] = field(default_factory=set)
     batches: dict[str, dict] = field(default_factory=dict)
     sender_batch_ids: set[str] = field(default_factory=set)
     items: dict[str, dict] = field(default_factory=dict)

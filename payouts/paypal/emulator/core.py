@@ -11,11 +11,12 @@ from http.server import ThreadingHTTPServer
 
 from .common import EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET, FAULTS, ApiError, Fault, State
 from .login import LoginApi
-from .payments import PaymentsApi
+from .orders import OrdersApi
+from .pages import Handler as BaseHandler
 from .payouts import PayoutsApi
 
 
-class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
+class PayPalEmulator(OrdersApi, PayoutsApi, LoginApi):
     """The emulator's state and behaviour; `serve()` puts it on 127.0.0.1 in a thread."""
 
     def __init__(
@@ -42,8 +43,6 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
         return f"http://127.0.0.1:{self.port}"
 
     def serve(self) -> PayPalEmulator:
-        from .pages import Handler as BaseHandler
-
         emulator = self
 
         class Handler(BaseHandler):
@@ -78,24 +77,26 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
 
     # --- Faults and the record of requests (tests use these directly or over /_emulator/) ---
 
-    def add_fault(self, kind: str, *, path: str = "/v1/payments", times: int = 1) -> None:
+    def add_fault(self, kind: str, *, path: str = "/v1/payments", times: int = 1, issue: str = "") -> None:
         if kind not in FAULTS:
             raise ValueError(f"fault is one of {sorted(FAULTS)}")
+        if kind == "refuse" and not issue:
+            raise ValueError("a refuse fault names the issue PayPal answers with")
         with self.lock:
-            self.state.faults.append(Fault(kind, path, times))
+            self.state.faults.append(Fault(kind, path, times, issue))
 
     def requests_seen(self) -> list[dict]:
         with self.lock:
             return list(self.state.requests)
 
-    def _take_fault(self, path: str) -> str | None:
+    def _take_fault(self, path: str) -> Fault | None:
         with self.lock:
             for fault in self.state.faults:
                 if path.startswith(fault.path) and fault.times > 0:
                     fault.times -= 1
                     if fault.times == 0:
                         self.state.faults.remove(fault)
-                    return fault.kind
+                    return fault
         return None
 
     def hang(self) -> None:
@@ -108,14 +109,20 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
         request_id = headers.get("PayPal-Request-Id", "")
         with self.lock:
             self.state.requests.append({"method": method, "path": path, "request_id": request_id})
-        fault = self._take_fault(path)
+        taken = self._take_fault(path)
+        fault = taken.kind if taken else None
         if fault == "timeout":
             self.hang()
             return None
         if fault == "server_error":
             return 503, {"name": "SERVICE_UNAVAILABLE", "message": "Service Unavailable.", "debug_id": "emulator"}
+        if fault == "refuse":
+            detail = {"issue": taken.issue, "description": "The emulator was told to refuse this request."}
+            return 422, ApiError(
+                422, "UNPROCESSABLE_ENTITY", "The requested action could not be performed.", [detail]
+            ).body()
         # Idempotency applies to authenticated API calls only: PayPal checks the token first.
-        idempotent = method == "POST" and bool(request_id) and path.startswith("/v1/payments")
+        idempotent = method == "POST" and bool(request_id) and path.startswith(("/v1/payments", "/v2/"))
         if idempotent:
             try:
                 self._authorize(headers)
@@ -156,15 +163,20 @@ class PayPalEmulator(PaymentsApi, PayoutsApi, LoginApi):
                 return self._userinfo(headers, body, query)
         self._authorize(headers)
         data = json.loads(body or b"{}") if method == "POST" else {}
-        if parts[:3] == ["v1", "payments", "payment"]:
+        if parts[:3] == ["v2", "checkout", "orders"]:
             if len(parts) == 3 and method == "POST":
-                return self._create_payment(data)
+                return self._create_order(data)
             if len(parts) == 4 and method == "GET":
-                return 200, self._payment(parts[3])
-            if len(parts) == 5 and parts[4] == "execute" and method == "POST":
-                return self._execute_payment(parts[3], data)
-        if parts[:3] == ["v1", "payments", "sale"] and len(parts) == 5 and parts[4] == "refund" and method == "POST":
-            return self._refund(parts[3], data)
+                return 200, self._order(parts[3])
+            if len(parts) == 5 and parts[4] == "capture" and method == "POST":
+                return self._capture_order(parts[3])
+        if parts[:3] == ["v2", "payments", "captures"]:
+            if len(parts) == 4 and method == "GET":
+                return 200, self._capture(parts[3])
+            if len(parts) == 5 and parts[4] == "refund" and method == "POST":
+                return self._refund_capture(parts[3], data)
+        if parts[:3] == ["v2", "payments", "refunds"] and len(parts) == 4 and method == "GET":
+            return 200, self._refund(parts[3])
         if parts[:3] == ["v1", "payments", "payouts"]:
             if len(parts) == 3 and method == "POST":
                 return self._create_payout(data)

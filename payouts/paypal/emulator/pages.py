@@ -5,11 +5,13 @@ from __future__ import annotations
 import html
 import json
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .common import payer_id_for
-from .core import PayPalEmulator
+
+if TYPE_CHECKING:  # core builds its handler from this one
+    from .core import PayPalEmulator
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -65,7 +67,7 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         body = self._read_body() if method == "POST" else b""
         try:
-            if path.startswith("/v1/"):
+            if path.startswith(("/v1/", "/v2/")):
                 answer = self.emulator.api(method, path, self.headers, body, query)
                 if answer is None:
                     self.close_connection = True  # hang up: the client sees a timeout or a dropped connection
@@ -88,7 +90,10 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/_emulator/faults" and method == "POST":
             data = json.loads(body or b"{}")
             self.emulator.add_fault(
-                data["fault"], path=data.get("path", "/v1/payments"), times=int(data.get("times", 1))
+                data["fault"],
+                path=data.get("path", "/v1/payments"),
+                times=int(data.get("times", 1)),
+                issue=str(data.get("issue", "")),
             )
             self._json(201, {"ok": True})
         elif path == "/_emulator/reset" and method == "POST":
@@ -102,38 +107,30 @@ class Handler(BaseHTTPRequestHandler):
     def _checkout(self, method: str, query: dict, body: bytes) -> None:
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()} if method == "POST" else {}
         token = form.get("token") or query.get("token", "")
-        payment = self.emulator.payment_for_token(token)
-        if payment is None or payment["state"] != "created":
-            self._html(404, "Payment not found", "<p>This payment does not exist or is already complete.</p>")
+        order = self.emulator.order_for_token(token)
+        # APPROVED too: after INSTRUMENT_DECLINED, PayPal sends the buyer back here to choose another way to pay.
+        if order is None or order["status"] not in {"CREATED", "APPROVED"}:
+            self._html(404, "Order not found", "<p>This order does not exist or is already complete.</p>")
             return
-        urls = payment["redirect_urls"]
         if method == "POST" and form.get("action") == "cancel":
-            self._redirect(_add_query(urls["cancel_url"], {"token": token}))
+            self._redirect(_add_query(order["cancel_url"], {"token": token}))
             return
         if method == "POST" and form.get("action") == "approve":
             email = form.get("email", "").strip()
             if "@" not in email:
-                self._checkout_page(payment, token, "Enter the e-mail address of a PayPal account.")
+                self._checkout_page(order, token, "Enter the e-mail address of a PayPal account.")
                 return
-            self.emulator.approve(token, email)
-            self._redirect(
-                _add_query(
-                    urls["return_url"],
-                    {
-                        "paymentId": payment["id"],
-                        "token": token,
-                        "PayerID": payer_id_for(email),
-                    },
-                )
-            )
+            self.emulator.approve_order(token, email)
+            self._redirect(_add_query(order["return_url"], {"token": token, "PayerID": payer_id_for(email)}))
             return
-        self._checkout_page(payment, token)
+        self._checkout_page(order, token)
 
-    def _checkout_page(self, payment: dict, token: str, error: str = "") -> None:
+    def _checkout_page(self, order: dict, token: str, error: str = "") -> None:
         esc = html.escape
+        merchant = f" to {esc(order['brand_name'])}" if order["brand_name"] else ""
         body = (
-            f"<p>Pay <strong>{esc(payment['total'])} {esc(payment['currency'])}</strong>"
-            f" for {esc(payment['description'] or 'your purchase')}.</p>"
+            f'<p>Pay <strong id="amount">{esc(order["value"])} {esc(order["currency"])}</strong>{merchant}'
+            f" for {esc(order['description'] or 'your purchase')}.</p>"
             + (f'<p role="alert">{esc(error)}</p>' if error else "")
             + f'<form method="post" action="/checkoutnow"><input type="hidden" name="token" value="{esc(token)}">'
             '<label for="email">Pay with the PayPal account</label>'

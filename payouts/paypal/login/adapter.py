@@ -34,7 +34,7 @@ class PayPalLinkAdapter(DefaultSocialAccountAdapter):
             raise _back_to_dashboard()
         data = sociallogin.account.extra_data or {}
         try:
-            services.sme_paypal_connect(
+            self.link_paypal(
                 profile=user.sme_profile,
                 email=str(data.get("email") or ""),
                 payer_id=str(data.get("payer_id") or ""),
@@ -45,6 +45,11 @@ class PayPalLinkAdapter(DefaultSocialAccountAdapter):
         else:
             messages.success(request, "Your PayPal account is connected: payouts go to it.")
         raise _back_to_dashboard()
+
+    def link_paypal(self, *, profile, email: str, payer_id: str, actor) -> None:
+        """Store the verified link. The project level (interkanect.paypal_link) extends this with the
+        review of a PayPal account shared with a disqualified SME, which payouts does not know about."""
+        services.sme_paypal_connect(profile=profile, email=email, payer_id=payer_id, actor=actor)
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
         if getattr(provider, "id", None) != "paypal":

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from sessions_app.policy_services import policy_evaluate_due
+from sessions_app.services import policy_evaluate_due
 
 
 class Command(BaseCommand):

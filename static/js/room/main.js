@@ -14,6 +14,8 @@ const root = $("room");
 const role = root.dataset.role;
 const peerName = root.dataset.peerName;
 const room = root.dataset.token;
+// Close codes and limits, from the Python that owns them (signaling/views.py ROOM_CONTRACT).
+const contract = JSON.parse($("room-contract").textContent);
 
 const status = $("call-status");
 const alertBox = $("room-alert");
@@ -66,10 +68,11 @@ let frameHandler = onFrame; // until the start below: frames wait for the camera
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const signaling = new Signaling({
   url: `${scheme}://${location.host}${root.dataset.wsPath}`,
+  finalCodes: contract.final_close_codes,
   onframe: (frame) => frameHandler(frame),
   onopen: () => {},
   ondrop: () => setState(everConnected ? "reconnecting" : "waiting", "Connection to the server lost. Reconnecting…"),
-  onfinal: (code, reason) => finish(reason || "You left the room.", code === 4010 ? "dashboard" : "rejoin"),
+  onfinal: (code, reason) => finish(reason || "You left the room.", code === contract.close.ended ? "dashboard" : "rejoin"),
 });
 const call = new Call({
   role,
@@ -294,8 +297,9 @@ if (extendForm) {
   extendForm.addEventListener("submit", (event) => {
     event.preventDefault();
     const minutes = Number($("extend-minutes").value);
-    if (!Number.isInteger(minutes) || minutes < 1 || minutes > 240) {
-      extendStatus.textContent = "Propose between 1 and 240 extra minutes.";
+    const { min, max } = contract.extension_minutes;
+    if (!Number.isInteger(minutes) || minutes < min || minutes > max) {
+      extendStatus.textContent = `Propose between ${min} and ${max} extra minutes.`;
       return;
     }
     signaling.send({ type: "extend-propose", minutes });

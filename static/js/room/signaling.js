@@ -1,12 +1,12 @@
 // The WebSocket to the room's relay: JSON frames (see signaling/messages.py), reconnecting after a
 // drop, and stopping for good when the server says why (replaced by another tab, ended, refused).
 
-// Close codes after which reconnecting would not help (signaling/messages.py).
-const FINAL_CODES = new Set([4001, 4008, 4009, 4010, 4401, 4403, 4404, 4409, 4410, 4451]);
-
 export class Signaling {
-  constructor({ url, onframe, onopen, ondrop, onfinal }) {
+  // finalCodes: the close codes after which reconnecting would not help (from signaling/messages.py,
+  // given to the page in the room contract).
+  constructor({ url, finalCodes, onframe, onopen, ondrop, onfinal }) {
     this.url = url;
+    this.finalCodes = new Set(finalCodes);
     this.onframe = onframe;
     this.onopen = onopen;
     this.ondrop = ondrop;
@@ -36,7 +36,7 @@ export class Signaling {
     });
     socket.addEventListener("close", (event) => {
       if (socket !== this.socket || this.stopped) return;
-      if (FINAL_CODES.has(event.code)) {
+      if (this.finalCodes.has(event.code)) {
         this.stopped = true;
         this.onfinal(event.code, event.reason || this.lastReason);
         return;

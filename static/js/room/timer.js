@@ -1,13 +1,34 @@
 // The session timer: counts the agreed minutes from the moment both people were first connected,
 // warns at 5 minutes and 1 minute left, then shows the overtime. It never ends the call.
 
-function clock(totalSeconds) {
+export function clock(totalSeconds) {
   const seconds = Math.abs(Math.trunc(totalSeconds));
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
   const mm = String(m).padStart(h ? 2 : 1, "0");
   return `${h ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
+}
+
+// Seconds left of the agreed time at nowMs (on the server's clock); null before the timer started.
+export function remainingSeconds(state, nowMs) {
+  if (!state || !state.started_at) return null;
+  return state.total_minutes * 60 - (nowMs - Date.parse(state.started_at)) / 1000;
+}
+
+export function phase(remaining) {
+  if (remaining === null) return "not-started";
+  if (remaining < 0) return "overtime";
+  return remaining <= 60 ? "last-minute" : remaining <= 300 ? "last-five" : "running";
+}
+
+// The warning that applies now ([key, text]), or null.
+export function warning(remaining) {
+  if (remaining === null) return null;
+  if (remaining <= 0) return ["over", "The agreed time is up. The call goes on until you hang up; the timer shows the overtime."];
+  if (remaining <= 60) return ["one", "1 minute left of the agreed time."];
+  if (remaining <= 300) return ["five", "5 minutes left of the agreed time."];
+  return null;
 }
 
 export class SessionTimer {
@@ -30,9 +51,7 @@ export class SessionTimer {
   }
 
   remainingSeconds() {
-    if (!this.state || !this.state.started_at) return null;
-    const elapsed = (Date.now() + this.offsetMs - Date.parse(this.state.started_at)) / 1000;
-    return this.state.total_minutes * 60 - elapsed;
+    return remainingSeconds(this.state, Date.now() + this.offsetMs);
   }
 
   render() {
@@ -40,28 +59,17 @@ export class SessionTimer {
     const total = this.state.total_minutes;
     this.display.dataset.totalMinutes = String(total);
     const remaining = this.remainingSeconds();
+    this.display.dataset.phase = phase(remaining);
     if (remaining === null) {
       this.display.textContent = `${clock(total * 60)} agreed`;
-      this.display.dataset.phase = "not-started";
       this.display.title = "The timer starts when you are both connected.";
       return;
     }
     this.display.title = "";
-    if (remaining >= 0) {
-      this.display.textContent = `${clock(remaining)} left`;
-      this.display.dataset.phase = remaining <= 60 ? "last-minute" : remaining <= 300 ? "last-five" : "running";
-    } else {
-      this.display.textContent = `Overtime +${clock(-remaining)}`;
-      this.display.dataset.phase = "overtime";
-    }
+    this.display.textContent = remaining >= 0 ? `${clock(remaining)} left` : `Overtime +${clock(-remaining)}`;
     // Each warning once; after a reload only the one that applies now.
-    if (remaining <= 0) {
-      this.warn("over", "The agreed time is up. The call goes on until you hang up; the timer shows the overtime.");
-    } else if (remaining <= 60) {
-      this.warn("one", "1 minute left of the agreed time.");
-    } else if (remaining <= 300) {
-      this.warn("five", "5 minutes left of the agreed time.");
-    }
+    const due = warning(remaining);
+    if (due) this.warn(...due);
   }
 
   warn(key, text) {

@@ -7,6 +7,18 @@ export const HEIGHT = 1000;
 const MAX_POINTS = 4000; // a longer stroke is committed in pieces
 const POINTER_INTERVAL_MS = 50;
 
+// What is on the board after these operations (in the log's agreed order): the visible strokes.
+export function boardState(orderedOps) {
+  const strokes = [];
+  const undone = new Set();
+  for (const op of orderedOps) {
+    if (op.k === "stroke") strokes.push(op);
+    else if (op.k === "undo") undone.add(op.target);
+    else if (op.k === "clear") strokes.length = 0; // everything before it, in the agreed order
+  }
+  return { visible: strokes.filter((op) => !undone.has(`${op.a}:${op.s}`)) };
+}
+
 export class Whiteboard {
   constructor({ canvas, overlay, log, peerLabel }) {
     this.canvas = canvas;
@@ -104,14 +116,7 @@ export class Whiteboard {
   // --- What the log says is on the board ---
 
   state() {
-    const strokes = [];
-    const undone = new Set();
-    for (const op of this.log.ordered()) {
-      if (op.k === "stroke") strokes.push(op);
-      else if (op.k === "undo") undone.add(op.target);
-      else if (op.k === "clear") strokes.length = 0; // everything before it, in the agreed order
-    }
-    return { visible: strokes.filter((op) => !undone.has(`${op.a}:${op.s}`)) };
+    return boardState(this.log.ordered());
   }
 
   // Called for every new operation; redraws once per animation frame.
@@ -212,10 +217,10 @@ export class Whiteboard {
   }
 }
 
-function safeColor(color) {
+export function safeColor(color) {
   return typeof color === "string" && /^#[0-9a-f]{6}$/i.test(color) ? color : "#1c2733";
 }
 
-function clampWidth(width) {
+export function clampWidth(width) {
   return Number.isFinite(width) ? Math.max(1, Math.min(80, width)) : 4;
 }

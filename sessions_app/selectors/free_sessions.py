@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .models import Consultation, FreeSessionReviewCase
+from ..models import Consultation, FreeSessionReviewCase
 
 
 @dataclass(frozen=True)
@@ -164,6 +164,8 @@ def sme_free_session_standing(*, user: User, now: datetime | None = None) -> Fre
     profile = getattr(user, "sme_profile", None)
     return FreeSessionStanding(
         figures=free_session_figures(sme=user, now=now),
-        under_review=FreeSessionReviewCase.objects.filter(sme=user, status=FreeSessionReviewCase.Status.OPEN).exists(),
+        under_review=FreeSessionReviewCase.objects.filter(
+            sme=user, kind=FreeSessionReviewCase.Kind.FREE_SESSIONS, status=FreeSessionReviewCase.Status.OPEN
+        ).exists(),
         disqualified=bool(profile and profile.is_disqualified),
     )

@@ -1,4 +1,8 @@
-"""The free-session policy's writes: opening review cases, and the admin's decisions on them."""
+"""The free-session policy's writes: opening review cases, and the admin's decisions on them.
+
+A second kind of case shares the review: an SME who links (or tries to link) the PayPal account of a
+disqualified SME, which would let a disqualified SME be paid through a new account.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,13 @@ from django.utils import timezone
 
 from accounts.models import SMEProfile, User
 from accounts.services import audit_record
+from payouts import services as payouts_services
+from payouts.selectors import paypal_account_holders
 
-from .models import Consultation, FreeSessionReviewCase
-from .policy import FreeSessionFigures, free_session_candidates, free_session_figures
-from .services import ConsultationError, consultation_cancel
+from ..models import Consultation, FreeSessionReviewCase, Refund
+from ..selectors.free_sessions import FreeSessionFigures, free_session_candidates, free_session_figures
+from .common import ConsultationError
+from .lifecycle import consultation_cancel
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +80,11 @@ def policy_evaluate_sme(*, sme: User, now: datetime | None = None) -> PolicyEval
     if profile.is_disqualified or sme.is_closed:
         return PolicyEvaluation(None, None, False)
     figures = free_session_figures(sme=sme, now=now)
-    open_case = Case.objects.filter(sme=sme, status=Case.Status.OPEN).first()
+    cases = Case.objects.filter(sme=sme, kind=Case.Kind.FREE_SESSIONS)
+    open_case = cases.filter(status=Case.Status.OPEN).first()
     if open_case is not None or not figures.over:
         return PolicyEvaluation(figures, open_case, False)
-    last_decided = Case.objects.filter(sme=sme).exclude(status=Case.Status.OPEN).order_by("-decided_at").first()
+    last_decided = cases.exclude(status=Case.Status.OPEN).order_by("-decided_at").first()
     if last_decided is not None:
         since = last_decided.reinstated_at or last_decided.decided_at
         new_evidence = Consultation.objects.filter(sme=sme, price_cents=0, live_at__gt=since, live_at__lte=now)
@@ -101,6 +109,62 @@ def policy_evaluate_sme(*, sme: User, now: datetime | None = None) -> PolicyEval
         data={"live": figures.live_sessions, "free": figures.free_sessions, "crossed": figures.crossed},
     )
     return PolicyEvaluation(figures, case, True)
+
+
+@transaction.atomic
+def review_open_for_shared_paypal(*, sme: User, holders: list[SMEProfile]) -> FreeSessionReviewCase | None:
+    """Open a case for staff when the SME linked, or tried to link, a PayPal account that a disqualified
+    SME holds or held (open or closed account). At most one open such case per SME; None if no holder
+    is disqualified."""
+    disqualified = [holder for holder in holders if holder.is_disqualified and holder.user_id != sme.pk]
+    if not disqualified or not hasattr(sme, "sme_profile"):
+        return None
+    _lock_profile(sme)
+    open_case = Case.objects.filter(sme=sme, kind=Case.Kind.SHARED_PAYPAL, status=Case.Status.OPEN).first()
+    if open_case is not None:
+        return open_case
+    holder = disqualified[0].user
+    figures = free_session_figures(sme=sme)  # for the reviewer: how this account has been hosting
+    limits = figures.limits
+    case = Case.objects.create(
+        sme=sme,
+        kind=Case.Kind.SHARED_PAYPAL,
+        paypal_holder=holder,
+        window_start=figures.window_start,
+        window_end=figures.window_end,
+        live_sessions=figures.live_sessions,
+        free_sessions=figures.free_sessions,
+        max_count=limits.max_count,
+        max_share_percent=limits.max_share_percent,
+        share_min_sessions=limits.share_min_sessions,
+        crossed=f"PayPal account of disqualified SME {holder.username}"[:80],
+    )
+    audit_record(
+        event="paypal.shared_with_disqualified",
+        subject=sme,
+        target=case,
+        data={"holders": [profile.user.username for profile in disqualified]},
+    )
+    return case
+
+
+def sme_paypal_link(*, profile: SMEProfile, email: str, payer_id: str = "", verified: bool, actor: User) -> SMEProfile:
+    """Link the SME's PayPal account (payouts refuses one that another open SME account holds), and open a
+    review case when a disqualified SME holds or held it.
+
+    Not one transaction: the case is opened even when the link is refused, since trying is the signal.
+    """
+    holders = paypal_account_holders(email=email.strip(), payer_id=payer_id.strip(), exclude=profile)
+    try:
+        if verified:
+            linked = payouts_services.sme_paypal_connect(profile=profile, email=email, payer_id=payer_id, actor=actor)
+        else:
+            linked = payouts_services.sme_paypal_enter_email(profile=profile, email=email, actor=actor)
+    except payouts_services.PayPalAccountTaken:
+        review_open_for_shared_paypal(sme=profile.user, holders=holders)
+        raise
+    review_open_for_shared_paypal(sme=profile.user, holders=holders)
+    return linked
 
 
 def policy_evaluate_after_live(*, sme_id: int) -> None:
@@ -132,7 +196,7 @@ def review_disqualify(
 ) -> FreeSessionReviewCase:
     """Disqualify the case's SME: they can no longer create or host. Earned balances are not touched.
 
-    Consultations not held yet are cancelled (a paid one is refunded by the cancellation) or left as
+    Consultations not held yet are cancelled (their members are e-mailed) or left as
     they are for admins to decide; a live one always runs to its end.
     """
     _require_reviewer(actor)
@@ -146,12 +210,15 @@ def review_disqualify(
     choice = Case.OpenConsultations.CANCEL if cancel_open_consultations else Case.OpenConsultations.LEAVE
     cancelled = []
     if cancel_open_consultations:
-        pending = Consultation.objects.filter(
-            sme=sme, state__in=(Consultation.State.CREATED, Consultation.State.CLAIMED, Consultation.State.READY)
-        )
+        pending = Consultation.objects.filter(sme=sme, state__in=Consultation.NOT_YET_LIVE_STATES)
         for consultation in pending:
             try:
-                if consultation_cancel(consultation=consultation, actor=actor, reason=CANCEL_REASON):
+                if consultation_cancel(
+                    consultation=consultation,
+                    actor=actor,
+                    reason=CANCEL_REASON,
+                    refund_reason=Refund.Reason.SME_DISQUALIFIED,
+                ):
                     cancelled.append(consultation.pk)
             except ConsultationError:
                 pass  # it went live meanwhile: it runs to its end

@@ -1,4 +1,4 @@
-"""Every write to consultations: creation, the lifecycle transitions, extensions and room presence.
+"""The consultation's life: creation, claim, payment-ready, completion, cancellation, expiry, extensions.
 
 Each transition is one function, guarded by a conditional UPDATE (… WHERE state IN …) or a row lock,
 so a double click or a second tab cannot apply it twice; each writes an audit row.
@@ -6,9 +6,7 @@ so a double click or a second tab cannot apply it twice; each writes an audit ro
 
 from __future__ import annotations
 
-import math
 import unicodedata
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,8 +20,10 @@ from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 from accounts.services import audit_record
 
-from .models import Consultation, ConsultationExtension
-from .notifications import consultation_notify_on_commit
+from ..models import Consultation, ConsultationExtension, Refund
+from ..notifications import consultation_notify_on_commit
+from .common import ConsultationError, is_int, transition
+from .refunds import consultation_credit_earning, consultation_refund_on_close
 
 State = Consultation.State
 
@@ -31,44 +31,6 @@ MAX_MINUTES = 8 * 60
 MAX_PRICE_CENTS = 100_000_00  # 100,000.00: a typo guard, not a business rule
 MAX_EXTENSION_MINUTES = 240
 MAX_SCHEDULE_DAYS = 2 * 366  # a typo guard (a year typed as 2062), and it keeps every derived time in range
-
-
-class ConsultationError(Exception):
-    """A transition that cannot happen now; the message says why and what to do next."""
-
-    def __init__(self, message: str, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-
-
-def _transition(
-    consultation: Consultation,
-    *,
-    from_states: tuple[str, ...],
-    to_state: str,
-    event: str,
-    actor: User | None,
-    extra: dict | None = None,
-    also: Q | None = None,
-) -> bool:
-    """Move the consultation if (and only if) it is still in one of from_states. True if this call did it."""
-    updates = {"state": to_state, **(extra or {})}
-    query = Consultation.objects.filter(pk=consultation.pk, state__in=from_states)
-    if also is not None:
-        query = query.filter(also)
-    if not query.update(**updates):
-        consultation.refresh_from_db()
-        return False
-    for field, value in updates.items():
-        setattr(consultation, field, value)
-    audit_record(event=event, actor=actor, subject=consultation.sme, target=consultation, data={"to": to_state})
-    return True
-
-
-def _is_int(value) -> bool:
-    # Money and minutes are whole numbers: a float or a Decimal here is a bug upstream, not something to round.
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 START_PASSED = "That time has passed. Choose a start in the future, or leave it empty."
@@ -113,9 +75,9 @@ def consultation_create(
     elif any(unicodedata.category(char) == "Cc" for char in title):
         # A line break would make every e-mail subject invalid (no e-mail at all) and break the .ics lines.
         errors["title"] = "Write the title on one line, without tabs or line breaks."
-    if not _is_int(agreed_minutes) or not 1 <= agreed_minutes <= MAX_MINUTES:
+    if not is_int(agreed_minutes) or not 1 <= agreed_minutes <= MAX_MINUTES:
         errors["agreed_minutes"] = f"The duration is between 1 and {MAX_MINUTES} minutes."
-    if not _is_int(price_cents) or not 0 <= price_cents <= MAX_PRICE_CENTS:
+    if not is_int(price_cents) or not 0 <= price_cents <= MAX_PRICE_CENTS:
         errors["price_cents"] = f"The price is between 0 and {MAX_PRICE_CENTS // 100:,}."
     if scheduled_start is not None:
         if timezone.is_naive(scheduled_start):
@@ -177,7 +139,7 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
             "The expert can no longer host consultations, so this one cannot be booked.", code="sme_not_allowed"
         )
     now = timezone.now()
-    claimed = _transition(
+    claimed = transition(
         consultation,
         from_states=(State.CREATED,),
         to_state=State.CLAIMED,
@@ -210,7 +172,7 @@ def consultation_claim(*, consultation: Consultation, client: User) -> Consultat
 @transaction.atomic
 def consultation_mark_ready(*, consultation: Consultation, actor: User | None = None) -> bool:
     """Claimed → ready: free, or paid (checkout calls this once the payment is captured)."""
-    done = _transition(
+    done = transition(
         consultation,
         from_states=(State.CLAIMED,),
         to_state=State.READY,
@@ -224,27 +186,6 @@ def consultation_mark_ready(*, consultation: Consultation, actor: User | None = 
 
 
 @transaction.atomic
-def consultation_go_live(*, consultation: Consultation) -> bool:
-    """Ready → live, the first time both people are connected at once. The timer starts here."""
-    went_live = _transition(
-        consultation,
-        from_states=(State.READY,),
-        to_state=State.LIVE,
-        event="consultation.live",
-        actor=None,
-        extra={"live_at": timezone.now()},
-    )
-    if went_live and consultation.is_free:
-        # A free session counts from now: the free-session policy looks at the SME once this commits
-        # (robust: a failure there is logged and never disturbs the room).
-        from .policy_services import policy_evaluate_after_live
-
-        sme_id = consultation.sme_id
-        transaction.on_commit(lambda: policy_evaluate_after_live(sme_id=sme_id), robust=True)
-    return went_live
-
-
-@transaction.atomic
 def consultation_complete(*, consultation: Consultation, actor: User | None, only_if_room_empty: bool = False) -> bool:
     """Live → completed: the SME ends it in the room (actor), or it completes by itself (actor None).
 
@@ -252,7 +193,7 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
     """
     if actor is not None and actor.pk != consultation.sme_id:
         raise ConsultationError("Only the expert can end the consultation.", code="not_sme")
-    return _transition(
+    completed = transition(
         consultation,
         from_states=(State.LIVE,),
         to_state=State.COMPLETED,
@@ -261,10 +202,16 @@ def consultation_complete(*, consultation: Consultation, actor: User | None, onl
         extra={"ended_at": timezone.now(), "ended_by": actor},
         also=Q(sme_channel="", client_channel="") if only_if_room_empty else None,
     )
+    if completed and not consultation.is_free:
+        # In the same transaction: the completion and the SME's earning commit together, or neither.
+        consultation_credit_earning(consultation=consultation)
+    return completed
 
 
 @transaction.atomic
-def consultation_cancel(*, consultation: Consultation, actor: User, reason: str = "") -> bool:
+def consultation_cancel(
+    *, consultation: Consultation, actor: User, reason: str = "", refund_reason: str = Refund.Reason.CANCELLED
+) -> bool:
     """The SME may cancel before it was live; the client before it is ready (paid).
 
     Returns False when it was already cancelled (a double click); raises when it is too late.
@@ -280,7 +227,7 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
         too_late = "It was already live, so it can no longer be cancelled."
     else:
         raise ConsultationError("Only its expert or its client can cancel a consultation.", code="not_member")
-    done = _transition(
+    done = transition(
         consultation,
         from_states=allowed,
         to_state=State.CANCELLED,
@@ -289,11 +236,13 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
         extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": reason.strip()[:200]},
     )
     if done:
+        # A paid one is refunded in full: the refund row commits with the cancellation, PayPal is asked after.
+        consultation_refund_on_close(consultation=consultation, reason=refund_reason, actor=actor)
         consultation_notify_on_commit(consultation=consultation, kind="cancelled")
         return True
     if consultation.state == State.CANCELLED:
         return False
-    if consultation.state in (State.COMPLETED, State.EXPIRED):
+    if consultation.state in Consultation.CLOSED_STATES:  # cancelled was answered above
         raise ConsultationError(
             f"It is already {consultation.get_state_display().lower()}; there is nothing to cancel.", code="closed"
         )
@@ -303,14 +252,17 @@ def consultation_cancel(*, consultation: Consultation, actor: User, reason: str 
 @transaction.atomic
 def consultation_expire(*, consultation: Consultation) -> bool:
     """Never live within the configured number of days after creation."""
-    return _transition(
+    expired = transition(
         consultation,
-        from_states=(State.CREATED, State.CLAIMED, State.READY),
+        from_states=Consultation.NOT_YET_LIVE_STATES,
         to_state=State.EXPIRED,
         event="consultation.expired",
         actor=None,
         extra={"ended_at": timezone.now(), "end_reason": "Never held within the time allowed."},
     )
+    if expired:
+        consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.EXPIRED)
+    return expired
 
 
 # --- Extensions: the SME proposes, the client accepts or declines. ---
@@ -358,103 +310,7 @@ def consultation_extension_answer(*, consultation: Consultation, client: User, a
     return extension
 
 
-# --- Room presence (used by the signaling consumer). ---
-
-
-@dataclass(frozen=True)
-class RoomJoin:
-    role: str  # "sme" or "client"
-    replaced_channel: str  # this member's previous channel (another tab), "" if none
-    peer_channel: str  # the other member's channel, "" if they are not connected
-
-
-def _channel_field(role: str) -> str:
-    return "sme_channel" if role == "sme" else "client_channel"
-
-
-@transaction.atomic
-def room_member_connect(*, consultation: Consultation, user: User, channel_name: str) -> RoomJoin:
-    """Record this connection as the member's one connection; the previous one (another tab) is replaced."""
-    locked = Consultation.objects.select_for_update().get(pk=consultation.pk)
-    role = locked.member_role(user)
-    if role is None:
-        raise ConsultationError("You are not a member of this consultation.", code="not_member")
-    field, peer_field = _channel_field(role), _channel_field("client" if role == "sme" else "sme")
-    replaced = getattr(locked, field)
-    setattr(locked, field, channel_name)
-    locked.save(update_fields=[field])
-    return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field))
-
-
-@transaction.atomic
-def room_member_disconnect(*, consultation: Consultation, user: User, channel_name: str) -> bool:
-    """Forget this connection, unless another tab has taken over since. True if the room is now empty."""
-    role = consultation.member_role(user)
-    if role is None:
-        return False
-    field = _channel_field(role)
-    Consultation.objects.filter(pk=consultation.pk, **{field: channel_name}).update(**{field: ""})
-    emptied = Consultation.objects.filter(pk=consultation.pk, sme_channel="", client_channel="").update(
-        last_left_at=timezone.now()
-    )
-    return bool(emptied)
-
-
-# --- Periodic housekeeping (management command `consultations_housekeeping`). ---
-
-
-def consultations_expire_due(*, now: datetime | None = None) -> int:
-    """Expire what was never live within the allowed days after its creation or its scheduled start, if later."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.CONSULTATION_EXPIRE_DAYS)
-    count = 0
-    for consultation in Consultation.objects.filter(
-        Q(scheduled_start__isnull=True) | Q(scheduled_start__lt=cutoff),
-        state__in=(State.CREATED, State.CLAIMED, State.READY),
-        created_at__lt=cutoff,
-    ):
-        count += consultation_expire(consultation=consultation)
-    return count
-
-
-def consultations_complete_due(*, now: datetime | None = None) -> int:
-    """Complete live consultations whose agreed end (plus the grace time) has passed and whose room is empty."""
-    now = now or timezone.now()
-    grace = timedelta(minutes=settings.CONSULTATION_AUTOCOMPLETE_GRACE_MINUTES)
-    count = 0
-    for consultation in Consultation.objects.filter(state=State.LIVE, sme_channel="", client_channel=""):
-        agreed_end = consultation.live_at + timedelta(minutes=consultation.total_minutes)
-        left_at = consultation.last_left_at or agreed_end
-        if now >= max(agreed_end, left_at) + grace:
-            count += consultation_complete(consultation=consultation, actor=None, only_if_room_empty=True)
-    return count
-
-
-def consultations_remind_due(*, now: datetime | None = None) -> int:
-    """Send the "about to start" e-mails, once each, for booked consultations starting within the lead time."""
-    now = now or timezone.now()
-    lead = timedelta(minutes=settings.CONSULTATION_REMINDER_MINUTES)
-    count = 0
-    due = Consultation.objects.filter(
-        state__in=(State.CLAIMED, State.READY),
-        reminder_sent_at__isnull=True,
-        scheduled_start__gt=now,
-        scheduled_start__lte=now + lead,
-    )
-    for consultation in due:
-        with transaction.atomic():
-            # The conditional UPDATE is the record: two runs at once still send one reminder.
-            if Consultation.objects.filter(pk=consultation.pk, reminder_sent_at__isnull=True).update(
-                reminder_sent_at=now
-            ):
-                # Claimed a few minutes before its start, or a late run: say how soon it really starts.
-                minutes_left = math.ceil((consultation.scheduled_start - now).total_seconds() / 60)
-                consultation_notify_on_commit(consultation=consultation, kind="starting", minutes_left=minutes_left)
-                count += 1
-    return count
-
-
-# --- Closing an SME account (called by accounts.services.user_close). ---
+# --- Closing an SME account (called by interkanect.services.account_close). ---
 
 
 @transaction.atomic
@@ -462,7 +318,7 @@ def consultations_cancel_for_closed_sme(*, sme: User, actor: User) -> int:
     """Cancel the SME's consultations that were never live: nobody is left to host them. Live ones complete as usual."""
     count = 0
     for consultation in Consultation.objects.filter(sme=sme, state__in=Consultation.CANCEL_STATES["sme"]):
-        if _transition(
+        if transition(
             consultation,
             from_states=Consultation.CANCEL_STATES["sme"],
             to_state=State.CANCELLED,
@@ -470,6 +326,7 @@ def consultations_cancel_for_closed_sme(*, sme: User, actor: User) -> int:
             actor=actor,
             extra={"ended_at": timezone.now(), "ended_by": actor, "end_reason": "The expert closed their account."},
         ):
+            consultation_refund_on_close(consultation=consultation, reason=Refund.Reason.SME_CLOSED, actor=actor)
             consultation_notify_on_commit(consultation=consultation, kind="cancelled")
             count += 1
     return count

@@ -1,16 +1,17 @@
-"""Reads about consultations worth a name: who may enter a room, and why not."""
+"""Reads the room needs: who may enter it (and why not), and the timer's state as both browsers show it."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
 
-from .models import Consultation, ConsultationExtension
+from ..models import Consultation, ConsultationExtension
+from .consultations import consultation_by_token
+from .payments import consultation_is_paid
 
 State = Consultation.State
 
@@ -22,17 +23,6 @@ class RoomAdmission:
     code: str  # machine-readable: ok, login, not_found, not_member, not_ready, closed, sme_not_allowed
     reason: str  # for people: what happened and what to do next
     consultation: Consultation | None = None
-
-
-# Join tokens are URL-safe base64 (models.new_join_token). Anything else is a forged or mangled link: it
-# matches nothing, and never reaches the database (PostgreSQL refuses a NUL byte with an error, not a miss).
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def consultation_by_token(*, token: str) -> Consultation | None:
-    if not token or not TOKEN_SHAPE.fullmatch(token):
-        return None
-    return Consultation.objects.select_related("sme__sme_profile", "client").filter(token=token).first()
 
 
 def room_admission(*, token: str, user: User) -> RoomAdmission:
@@ -47,7 +37,7 @@ def room_admission(*, token: str, user: User) -> RoomAdmission:
     role = consultation.member_role(user)
     if role is None:
         return RoomAdmission(False, None, "not_member", "This consultation belongs to someone else.", consultation)
-    if consultation.state in (State.COMPLETED, State.CANCELLED, State.EXPIRED):
+    if consultation.state in Consultation.CLOSED_STATES:
         return RoomAdmission(
             False,
             role,
@@ -66,41 +56,32 @@ def room_admission(*, token: str, user: User) -> RoomAdmission:
             else "The room opens once the consultation is paid."
         )
         return RoomAdmission(False, role, "not_ready", reason, consultation)
+    if not consultation_is_paid(consultation=consultation):
+        # Ready without a captured payment (data from before checkout, or an admin's mistake): still closed.
+        reason = (
+            "The room opens once your client's payment is captured."
+            if role == "sme"
+            else "The room opens once the consultation is paid."
+        )
+        return RoomAdmission(False, role, "not_ready", reason, consultation)
     return RoomAdmission(True, role, "ok", "", consultation)
 
 
-def consultation_can_cancel(*, consultation: Consultation, user: User) -> bool:
-    """Whether this user may cancel it now (the same rule consultation_cancel applies)."""
-    role = consultation.member_role(user)
-    return role is not None and consultation.state in Consultation.CANCEL_STATES[role]
-
-
-@dataclass(frozen=True)
-class ConsultationLists:
-    open: list[Consultation]
-    past: list[Consultation]
-
-
-PAST_SHOWN = 20
-
-
-def _lists(queryset) -> ConsultationLists:
-    queryset = queryset.select_related("sme__sme_profile", "client").prefetch_related(
-        Prefetch("extensions", queryset=ConsultationExtension.objects.order_by("proposed_at"))
+def room_timer_state(*, consultation_id: int) -> dict:
+    """Agreed and extra minutes, when the timer started (None before both were first connected), the server's clock."""
+    consultation = Consultation.objects.get(pk=consultation_id)
+    pending = (
+        consultation.extensions.filter(state=ConsultationExtension.State.PROPOSED)
+        .values_list("minutes", flat=True)
+        .first()
     )
-    open_ = list(
-        queryset.filter(state__in=Consultation.OPEN_STATES).order_by(
-            F("scheduled_start").asc(nulls_last=True), "-created_at"
-        )
-    )
-    past = list(queryset.filter(state__in=Consultation.CLOSED_STATES).order_by("-ended_at", "-created_at")[:PAST_SHOWN])
-    return ConsultationLists(open=open_, past=past)
-
-
-def consultations_for_sme(*, sme: User) -> ConsultationLists:
-    """The SME's open consultations (soonest first), then the most recent past ones."""
-    return _lists(Consultation.objects.filter(sme=sme))
-
-
-def consultations_for_client(*, client: User) -> ConsultationLists:
-    return _lists(Consultation.objects.filter(client=client))
+    return {
+        "agreed_minutes": consultation.agreed_minutes,
+        "extension_minutes": consultation.extension_minutes,
+        "total_minutes": consultation.total_minutes,
+        "started_at": consultation.live_at.isoformat() if consultation.live_at else None,
+        # The browser's clock may be off; it measures elapsed time against this.
+        "server_time": timezone.now().isoformat(),
+        "pending_extension_minutes": pending,
+        "state": consultation.state,
+    }

@@ -1,15 +1,14 @@
-"""Create the demo data: accounts for each role, and what other apps add. Safe to run again: nothing doubles."""
+"""Create the demo data: accounts for each role and a free consultation between them. Safe to run again."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from accounts.demo import DEMO_PASSWORD, demo_accounts_ensure
-from sessions_app.demo import demo_consultation_ensure
+from interkanect.demo import DEMO_PASSWORD, demo_accounts_ensure, demo_consultation_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the demo SME, client and admin accounts (and demo data of other apps). Idempotent."
+    help = "Create the demo SME, client and admin accounts and a free consultation between them. Idempotent."
 
     @transaction.atomic
     def handle(self, *args, **options):

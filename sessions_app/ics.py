@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -9,11 +10,19 @@ from django.utils import timezone
 
 from .models import Consultation
 
+# Every line break a reader might honour (CRLF, LF, a bare CR, and Unicode's NEL/LS/PS) becomes
+# the escaped \n of RFC 5545 §3.3.11; any other control character is not allowed in TEXT and is
+# dropped. A raw CR would otherwise end the property, so a display name such as
+# "Eve\rATTENDEE:mailto:..." could add properties of its own to the entry.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+_OTHER_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
 
 def _escape(text: str) -> str:
-    for char, escaped in (("\\", "\\\\"), (";", "\\;"), (",", "\\,"), ("\r\n", "\\n"), ("\n", "\\n")):
-        text = text.replace(char, escaped)
-    return text
+    """TEXT value per RFC 5545 §3.3.11: backslash, semicolon, comma and line breaks escaped."""
+    text = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+    text = _LINE_BREAKS.sub(r"\\n", text)
+    return _OTHER_CONTROLS.sub("", text)
 
 
 def _fold(line: str) -> str:
