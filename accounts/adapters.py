@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from . import services
 from .models import User
+from .usernames import username_validate, validate_username_rules
 
 # The lockout policy (README, "Login limits"): failed logins for an account are counted per account,
 # as allauth does, for every browser the account has never logged in on, so guessing a password stays
@@ -36,7 +37,17 @@ def _known_device(request) -> dict | None:
     return device if isinstance(device, dict) and {"user", "device"} <= device.keys() else None
 
 
+ACTIVATION_LINK_SENT_SESSION_KEY = "activation_link_sent"
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def clean_username(self, username: str, shallow: bool = False) -> str:
+        # Our rules (accounts/usernames.py) replace allauth's, so sign-up says what every other path says.
+        if shallow:
+            validate_username_rules(username)
+            return username
+        return username_validate(username)
+
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         # allauth keys its per-account failed-login limit ("login_failed", N per M seconds per key) on
         # what this returns; see the policy above.
@@ -69,6 +80,17 @@ class AccountAdapter(DefaultAccountAdapter):
             # Activation is the confirmation of the e-mail address; the username is fixed from here on.
             services.user_activate(user=email_address.user)
         return confirmed
+
+    def send_confirmation_mail(self, request, emailconfirmation, signup: bool) -> None:
+        super().send_confirmation_mail(request, emailconfirmation, signup)
+        if request is not None:
+            request._activation_link_sent = True
+
+    def respond_email_verification_sent(self, request, user):
+        # allauth sends no new link within its cooldown of the last one, yet shows the same page: tell the
+        # page which happened, so it never says "we sent you a link" when nothing went out.
+        request.session[ACTIVATION_LINK_SENT_SESSION_KEY] = getattr(request, "_activation_link_sent", False)
+        return super().respond_email_verification_sent(request, user)
 
     def get_login_redirect_url(self, request) -> str:
         return reverse("dashboard")

@@ -7,6 +7,8 @@ from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
 
+from .usernames import USERNAME_HELP_TEXT, validate_username_rules
+
 # The database triggers (migrations 0002 and 0004) raise with these texts; we turn them into
 # UsernameLockedError and ActivationLockedError.
 USERNAME_LOCK_DB_MESSAGE = "username is locked after activation"
@@ -93,7 +95,10 @@ class UserQuerySet(models.QuerySet):
 
 
 class UserManager(DjangoUserManager.from_queryset(UserQuerySet)):
-    pass
+    def get_by_natural_key(self, username):
+        # Usernames are unique ignoring case (accounts/usernames.py), so "ADA" is ada: at login, and when
+        # createsuperuser asks whether a name is taken.
+        return self.get(**{f"{self.model.USERNAME_FIELD}__iexact": username})
 
 
 class User(AbstractUser):
@@ -101,11 +106,28 @@ class User(AbstractUser):
         SME = "sme", "Subject-matter expert"
         CLIENT = "client", "Client"
 
+    # Django's own field, with our rules (accounts/usernames.py) instead of its "150 characters" ones.
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        validators=[validate_username_rules],
+        help_text=USERNAME_HELP_TEXT,
+        error_messages={"unique": "That username is already taken. Choose another."},
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CLIENT)
     activated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the e-mail address was confirmed; the username is fixed from then on."
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Nullable on purpose: SQLite adds a nullable column in place, while a NOT NULL one makes Django rebuild the
+    # table, which drops its triggers (the username lock). Empty or NULL both mean "unknown".
+    time_zone = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="The person's IANA time zone, from their browser at sign-up or claim; e-mails show times in it.",
+    )
     closed_email = models.EmailField(
         blank=True, help_text="The address the account had when it was closed (freed for a new registration)."
     )
@@ -117,6 +139,13 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=models.Q(closed_at__isnull=True) | models.Q(is_active=False),
                 name="user_closed_is_inactive",
+            ),
+            # "Ada" and "ada" would be two people one reader cannot tell apart; the database refuses it
+            # even when two sign-ups race past the forms' check.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_unique_ignoring_case",
+                violation_error_message="That username is already taken. Choose another.",
             ),
         ]
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from typing import Any
 
-from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,6 +12,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from .models import AuditEvent, SMEProfile, User
+from .usernames import username_validate
 
 
 def audit_record(
@@ -32,19 +33,40 @@ def audit_record(
     )
 
 
+def _known_time_zone(name: str) -> str:
+    """The IANA name if Python knows it, else "" (a browser's answer, not trusted blindly)."""
+    name = (name or "").strip()
+    if not name or len(name) > 64 or name not in zoneinfo.available_timezones():
+        return ""
+    return name
+
+
 @transaction.atomic
-def user_register(*, user: User, role: str, display_name: str = "", headline: str = "") -> User:
+def user_register(*, user: User, role: str, display_name: str = "", headline: str = "", time_zone: str = "") -> User:
     """Finish a sign-up: set the role and, for an SME, create their profile."""
     if role not in User.Role.values:
         raise ValidationError({"role": "Choose whether you are an expert (SME) or a client."})
     user.role = role
-    user.save(update_fields=["role"])
+    user.time_zone = _known_time_zone(time_zone)
+    user.save(update_fields=["role", "time_zone"])
     if role == User.Role.SME:
         SMEProfile.objects.create(
             user=user, display_name=(display_name or user.username).strip(), headline=headline.strip()
         )
     audit_record(event="account.registered", actor=user, subject=user, data={"role": role})
     return user
+
+
+@transaction.atomic
+def user_time_zone_set(*, user: User, time_zone: str) -> bool:
+    """Remember the time zone a person's browser reported (claiming a consultation); unknown names are ignored
+    (an e-mail then shows UTC and the expert's zone). Returns whether it changed."""
+    name = _known_time_zone(time_zone)
+    if not name or name == user.time_zone:
+        return False
+    User.objects.filter(pk=user.pk).update(time_zone=name)
+    user.time_zone = name
+    return True
 
 
 @transaction.atomic
@@ -67,8 +89,9 @@ def user_rename_before_activation(*, user: User, username: str) -> User:
     locked = User.objects.select_for_update().get(pk=user.pk)
     if locked.username == username:
         return locked
-    # Raises ValidationError with allauth's own messages (taken, too short, characters).
-    username = get_adapter().clean_username(username)
+    # The same rules as sign-up (length, characters, reserved, taken ignoring case); the account may
+    # re-case its own name.
+    username_validate(username, exclude_pk=locked.pk)
     old = locked.username
     locked.username = username
     locked.save(update_fields=["username"])  # UsernameLockedError if activated meanwhile

@@ -10,6 +10,7 @@ from django import forms
 
 from .models import User
 from .services import user_register
+from .usernames import USERNAME_HELP_TEXT
 
 
 class SignupExtraForm(forms.Form):
@@ -37,7 +38,19 @@ class SignupExtraForm(forms.Form):
         help_text="For example: Tax advice for freelancers in the US.",
     )
 
+    # Filled from the browser (static/js/timezone-field.js), so e-mails show times in the person's own zone.
+    time_zone = forms.CharField(required=False, widget=forms.HiddenInput(attrs={"data-timezone-field": ""}))
+
     field_order = ["role", "email", "username", "password1", "password2", "display_name", "headline"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "username" in self.fields:  # allauth's field, declared on its form above this one
+            # Next to the field it is about (and read out with it), not at the foot of the form.
+            self.fields["username"].help_text = (
+                f"{USERNAME_HELP_TEXT} Choose it with care: you can correct it until you activate your account, "
+                "and never after."
+            )
 
     def signup(self, request, user: User) -> None:
         user_register(
@@ -45,4 +58,5 @@ class SignupExtraForm(forms.Form):
             role=self.cleaned_data["role"],
             display_name=self.cleaned_data.get("display_name", ""),
             headline=self.cleaned_data.get("headline", ""),
+            time_zone=self.cleaned_data.get("time_zone", ""),
         )

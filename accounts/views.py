@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account import views as allauth_views
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,6 +14,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from . import services
+from .adapters import ACTIVATION_LINK_SENT_SESSION_KEY
 from .forms import CorrectUsernameForm, SMEProfileForm
 from .models import User
 
@@ -53,6 +55,18 @@ class ConfirmEmailView(allauth_views.ConfirmEmailView):
                 form.add_error("username", exc)
                 return self.render_to_response(self.get_context_data(username_form=form))
         return super().post(*args, **kwargs)
+
+
+class EmailVerificationSentView(allauth_views.EmailVerificationSentView):
+    """ "Check your e-mail", true to what happened: a link went out, or none did (allauth's cooldown)."""
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["link_sent"] = self.request.session.pop(ACTIVATION_LINK_SENT_SESSION_KEY, True)
+        # allauth's own default: at most one activation e-mail per address every 3 minutes.
+        cooldown = getattr(settings, "ACCOUNT_EMAIL_CONFIRMATION_COOLDOWN", 180)
+        ctx["cooldown_minutes"] = max(1, round(cooldown / 60))
+        return ctx
 
 
 @login_required

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from payouts.forms import PayPalEmailForm
 from payouts.paypal.login.adapter import PayPalLinkAdapter as PayoutsPayPalLinkAdapter
+from payouts.selectors import paypal_login_available
 from payouts.views import paypal_on_dashboard, sme_profile_or_403
 from sessions_app.services import sme_paypal_link
 
@@ -31,13 +32,24 @@ class PayPalLinkAdapter(PayoutsPayPalLinkAdapter):
 def paypal_email(request: HttpRequest) -> HttpResponse:
     """The PayPal address an SME types when Log in with PayPal is unavailable (unverified)."""
     profile = sme_profile_or_403(request)
+    if paypal_login_available(request=request):
+        # Offered only where Log in with PayPal is not: an address PayPal confirms beats a typed one.
+        messages.info(request, "Use Connect PayPal: PayPal confirms the account your payouts go to.")
+        return paypal_on_dashboard()
     form = PayPalEmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            sme_paypal_link(profile=profile, email=form.cleaned_data["email"], verified=False, actor=request.user)
+            sme_paypal_link(
+                profile=profile,
+                email=form.cleaned_data["email"],
+                verified=False,
+                actor=request.user,
+                replace_verified=request.POST.get("replace_verified") == "yes",
+            )
         except ValidationError as exc:
-            form.add_error("email", exc)
+            form.add_error(None if getattr(exc, "code", None) == "replaces_verified" else "email", exc)
         else:
             messages.success(request, "Your PayPal e-mail address is saved: payouts go to it.")
             return paypal_on_dashboard()
-    return render(request, "payouts/paypal_email.html", {"form": form})
+    context = {"form": form, "profile": profile, "replacing": profile.paypal_verified}
+    return render(request, "payouts/paypal_email.html", context)

@@ -240,8 +240,20 @@ def sme_paypal_connect(*, profile: SMEProfile, email: str, payer_id: str, actor:
 
 
 @transaction.atomic
-def sme_paypal_enter_email(*, profile: SMEProfile, email: str, actor: User) -> SMEProfile:
-    """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified."""
+def sme_paypal_enter_email(
+    *, profile: SMEProfile, email: str, actor: User, replace_verified: bool = False
+) -> SMEProfile:
+    """Link a PayPal e-mail address the SME typed (when Log in with PayPal is not available): unverified.
+
+    It never silently replaces an account PayPal verified: the SME must say so (replace_verified).
+    """
+    current = SMEProfile.objects.select_for_update().get(pk=profile.pk)
+    if current.paypal_verified and not replace_verified:
+        raise ValidationError(
+            f"Your verified PayPal account {current.paypal_email} is linked. Confirm that this typed, unverified "
+            "address replaces it.",
+            code="replaces_verified",
+        )
     return _sme_paypal_link(
         profile=profile, email=email, payer_id="", verified=False, event="paypal.email_entered", actor=actor
     )

@@ -7,9 +7,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from . import services
 
@@ -26,9 +26,14 @@ def paypal_on_dashboard() -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def paypal_disconnect(request: HttpRequest) -> HttpResponse:
     profile = sme_profile_or_403(request)
+    if request.method == "GET":
+        # The dashboard's "Disconnect PayPal…" leads here: it asks before payouts stop.
+        if not profile.has_paypal:
+            return paypal_on_dashboard()
+        return render(request, "payouts/paypal_disconnect.html", {"profile": profile})
     try:
         services.sme_paypal_disconnect(profile=profile, actor=request.user)
     except ValidationError as exc:

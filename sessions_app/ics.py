@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .models import Consultation
 
@@ -67,8 +69,17 @@ def consultation_ics(consultation: Consultation, *, cancelled: bool = False) -> 
         f"SUMMARY:{_escape(consultation.title)}",
         f"DESCRIPTION:{_escape(description)}",
         f"URL:{join_url}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
+        # Confirmed only once a client claimed it; before that the SME holds the time, nobody agreed to it yet.
+        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED' if consultation.client_id else 'TENTATIVE'}",
         "END:VEVENT",
         "END:VCALENDAR",
     ]
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"
+
+
+def consultation_ics_filename(consultation: Consultation) -> str:
+    """What the downloaded or attached file is called: what it is, when (the SME's day) and its title, in plain
+    ASCII so it is safe in every header: "interkanect-consultation-2026-12-03-tax-return-review.ics"."""
+    title = slugify(consultation.title)[:40].strip("-") or "consultation"
+    day = timezone.localdate(consultation.scheduled_start, ZoneInfo(consultation.scheduled_tz or "UTC"))
+    return f"interkanect-consultation-{day:%Y-%m-%d}-{title}.ics"

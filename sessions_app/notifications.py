@@ -13,7 +13,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .ics import consultation_ics
+from .ics import consultation_ics, consultation_ics_filename
 from .models import Consultation
 from .selectors.payments import consultation_payment
 
@@ -40,15 +40,20 @@ def consultation_notify_on_commit(*, consultation: Consultation, kind: str, minu
     transaction.on_commit(partial(_send, consultation.pk, kind, minutes_left))
 
 
-def _when(consultation: Consultation) -> dict[str, str]:
+def _when(consultation: Consultation, *, person, role: str) -> dict[str, str]:
+    """The start in the recipient's own time zone first (their browser's, at sign-up or claim; the SME's is
+    the one they scheduled in), then in UTC; the expert's too when the recipient's is unknown."""
     start = consultation.scheduled_start
     if start is None:
         return {}
     fmt = "%A %d %B %Y, %H:%M"
     when = {"utc": start.astimezone(ZoneInfo("UTC")).strftime(fmt) + " UTC"}
-    zone = consultation.scheduled_tz
-    if zone and zone != "UTC":
-        when["sme_tz"] = f"{start.astimezone(ZoneInfo(zone)).strftime(fmt)} ({zone}, the expert's time zone)"
+    sme_zone = consultation.scheduled_tz if consultation.scheduled_tz != "UTC" else ""
+    own = (consultation.scheduled_tz or person.time_zone) if role == "sme" else person.time_zone
+    if own and own != "UTC":
+        when["yours"] = f"{start.astimezone(ZoneInfo(own)).strftime(fmt)} ({own}, your time zone)"
+    elif sme_zone and role == "client":
+        when["other"] = f"{start.astimezone(ZoneInfo(sme_zone)).strftime(fmt)} ({sme_zone}, the expert's time zone)"
     return when
 
 
@@ -64,7 +69,6 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
         "join_url": settings.SITE_URL + consultation.get_absolute_url(),
         "room_url": settings.SITE_URL + reverse("room", args=[consultation.token]),
         "dashboard_url": settings.SITE_URL + reverse("dashboard"),
-        "when": _when(consultation),
         "reminder_minutes": minutes_left or settings.CONSULTATION_REMINDER_MINUTES,
         # The receipt and the refund, so every sentence about money says what really happened.
         "payment": consultation_payment(consultation=consultation),
@@ -81,10 +85,13 @@ def _send(consultation_id: int, kind: str, minutes_left: int | None = None) -> N
             continue
         if kind in CLIENT_ONLY and role != "client":
             continue
-        body = render_to_string(f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person})
+        when = _when(consultation, person=person, role=role)
+        body = render_to_string(
+            f"sessions_app/email/{kind}.txt", {**context, "role": role, "person": person, "when": when}
+        )
         message = EmailMessage(subject=subject, body=body, to=[person.email])
         if attachment:
-            message.attach("consultation.ics", attachment, "text/calendar")
+            message.attach(consultation_ics_filename(consultation), attachment, "text/calendar")
         messages.append(message)
     try:
         get_connection().send_messages(messages)

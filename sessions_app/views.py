@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import sme_hosting_standing
+from accounts.services import user_time_zone_set
 from payouts.paypal.web import allow_paypal_forms, paypal_form_action
 
 from . import services
 from .forms import ConsultationCancelForm, ConsultationCreateForm
-from .ics import consultation_ics
+from .ics import consultation_ics, consultation_ics_filename
 from .models import Consultation, Payment
 from .selectors import consultation_by_token, consultation_can_cancel, consultation_payment, payment_due
 from .services import payments
@@ -101,6 +102,8 @@ def consultation_claim(request: HttpRequest, token: str) -> HttpResponse:
         # Logging in after a POST from a logged-out tab comes back here with a GET: show the claim button again.
         return redirect(consultation)
     try:
+        # The client's own time zone first, so the "claimed" e-mail already shows times in it.
+        user_time_zone_set(user=request.user, time_zone=request.POST.get("time_zone", ""))
         services.consultation_claim(consultation=consultation, client=request.user)
     except services.ConsultationError as exc:
         if exc.code == "taken":
@@ -161,7 +164,7 @@ def consultation_calendar(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(
         consultation_ics(consultation, cancelled=cancelled), content_type="text/calendar; charset=utf-8"
     )
-    response["Content-Disposition"] = 'attachment; filename="consultation.ics"'
+    response["Content-Disposition"] = f'attachment; filename="{consultation_ics_filename(consultation)}"'
     return response
 
 

@@ -112,9 +112,7 @@ __all__ = [
     "room_member_disconnect",
     "review_dismiss",
     "review_open_for_shared_paypal",
-    "review_open_for_shared_paypal",
     "scheduled_start_problem",
-    "sme_paypal_link",
     "sme_paypal_link",
     "sme_reinstate",
 ]

@@ -148,7 +148,15 @@ def review_open_for_shared_paypal(*, sme: User, holders: list[SMEProfile]) -> Fr
     return case
 
 
-def sme_paypal_link(*, profile: SMEProfile, email: str, payer_id: str = "", verified: bool, actor: User) -> SMEProfile:
+def sme_paypal_link(
+    *,
+    profile: SMEProfile,
+    email: str,
+    payer_id: str = "",
+    verified: bool,
+    actor: User,
+    replace_verified: bool = False,
+) -> SMEProfile:
     """Link the SME's PayPal account (payouts refuses one that another open SME account holds), and open a
     review case when a disqualified SME holds or held it.
 
@@ -159,7 +167,9 @@ def sme_paypal_link(*, profile: SMEProfile, email: str, payer_id: str = "", veri
         if verified:
             linked = payouts_services.sme_paypal_connect(profile=profile, email=email, payer_id=payer_id, actor=actor)
         else:
-            linked = payouts_services.sme_paypal_enter_email(profile=profile, email=email, actor=actor)
+            linked = payouts_services.sme_paypal_enter_email(
+                profile=profile, email=email, actor=actor, replace_verified=replace_verified
+            )
     except payouts_services.PayPalAccountTaken:
         review_open_for_shared_paypal(sme=profile.user, holders=holders)
         raise

@@ -1,5 +1,6 @@
-// Fills the create form's hidden time-zone field from the browser, so the start is read in the SME's own zone.
-// Without JavaScript the field stays empty and the server reads the time as UTC (the page says so).
+// Fills hidden time-zone fields from the browser: the create form's (the start is read in the SME's own zone;
+// without JavaScript the server reads it as UTC, the page says so), and sign-up's and claim's (e-mails then show
+// times in the person's own zone; without JavaScript they show UTC and the expert's zone).
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 if (zone) {
   for (const field of document.querySelectorAll("[data-timezone-field]")) field.value = zone;

@@ -222,3 +222,67 @@ def test_an_outside_next_is_not_carried_into_the_activation_link(client):
         },
     )
     assert "evil" not in mail.outbox[-1].body
+
+
+def test_the_activation_email_is_ours_in_text_and_html(client):
+    signup(client, username="ada_l")
+    message = mail.outbox[0]
+    assert message.subject == "[InterKanect] Activate your account, ada_l"
+    html = dict((mime, body) for body, mime in message.alternatives)["text/html"]
+    for body in (message.body, html):
+        assert "activate your InterKanect account" in body
+        assert "ada_l" in body and "last chance to change it" in body
+        assert "Hello from" not in body and "127.0.0.1" not in body
+    link = confirmation_link(message)
+    assert f'href="http://testserver{link}"' in html
+
+
+def test_logging_in_within_the_cooldown_does_not_claim_a_link_was_sent(client):
+    signup(client)
+    assert "We sent you a link" in client.get(reverse("account_email_verification_sent")).content.decode()
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "ada", "password": PASSWORD}, follow=True)
+    page = response.content.decode()
+    assert len(mail.outbox) == 1  # allauth's cooldown: no second e-mail
+    assert "We sent you a link" not in page and "did not send another one now" in page
+    assert "open the\n    link in that e-mail" in page
+
+
+def test_logging_in_after_the_cooldown_sends_a_new_link_and_says_so(client):
+    signup(client)
+    client.logout()
+    from django.core.cache import cache
+
+    cache.clear()  # the cooldown has passed
+    page = client.post(reverse("account_login"), {"login": "ada", "password": PASSWORD}, follow=True).content.decode()
+    assert len(mail.outbox) == 2 and "We sent you a link" in page
+
+
+def test_the_expired_link_page_does_not_promise_a_link_at_once(client):
+    page = client.get("/accounts/confirm-email/not-a-key/").content.decode()
+    assert "expired or was already used" in page
+    assert "at once" not in page and "unless we sent one in the\n    last few minutes" in page
+
+
+def test_signup_keeps_the_browsers_time_zone_for_emails(client):
+    signup(client, time_zone="Europe/Paris")
+    assert User.objects.get(username="ada").time_zone == "Europe/Paris"
+
+
+def test_signup_ignores_a_time_zone_no_one_knows(client):
+    signup(client, time_zone="Europe/Atlantis")
+    assert User.objects.get(username="ada").time_zone == ""
+
+
+def test_help_page_answers_the_client_questions_too(client):
+    page = client.get(reverse("help")).content.decode()
+    assert 'id="for-clients"' in page and 'id="for-experts"' in page
+    for answer in [
+        "Sign up for a free client account",
+        "Nothing is charged when you claim it",
+        "Enter the room",
+        "there is nothing to install",
+        "You can cancel while the consultation waits for payment",
+        "Every control works from the keyboard",
+    ]:
+        assert answer in page

@@ -230,12 +230,15 @@ def new_page(browser, live_app):
     """Open a fresh browser context (its own cookies) and page; checks nothing leaked at the end."""
     contexts, watches = [], []
 
-    def open_page(*, user=None, viewport: dict | None = None, permissions: list[str] | None = None):
+    def open_page(
+        *, user=None, viewport: dict | None = None, permissions: list[str] | None = None, javascript: bool = True
+    ):
         """A page in a context of its own; logged in as user when one is given."""
         context = browser.new_context(
             base_url=live_app.url,
             viewport=viewport or {"width": 1280, "height": 800},
             permissions=permissions or [],
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(15_000)
         if user is not None:

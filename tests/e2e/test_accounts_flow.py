@@ -1,5 +1,7 @@
 """A new SME signs up, activates the account from the e-mail, logs in and sees the dashboard."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -53,3 +55,24 @@ def test_signup_errors_show_next_to_the_fields_on_a_phone(live_app, new_page):
     expect(page.locator("#id_email_errors")).to_be_visible()
     # Nothing overflows sideways on a narrow screen.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_signup_shows_the_sme_fields_only_to_an_sme_and_the_username_rule_beside_the_username(
+    live_app, new_page, javascript
+):
+    page = new_page(javascript=javascript)
+    page.goto("/accounts/signup/")
+    display_name = page.get_by_label("Display name (SMEs)")
+    expect(display_name).to_be_hidden()  # nothing chosen yet
+    page.get_by_label("A client: I book consultations").check()
+    expect(display_name).to_be_hidden()
+    expect(page.get_by_label("Your expertise in one line (SMEs)")).to_be_hidden()
+    page.get_by_label("An expert (SME): I sell consultations").check()
+    expect(display_name).to_be_visible()
+    # The warning is the username field's own description, right under it.
+    username = page.get_by_label("Username")
+    expect(username).to_have_accessible_description(re.compile("never after"))
+    help_box = page.locator("#id_username_helptext").bounding_box()
+    field_box = username.bounding_box()
+    assert 0 <= help_box["y"] - (field_box["y"] + field_box["height"]) < 40

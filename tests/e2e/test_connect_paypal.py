@@ -38,7 +38,9 @@ def test_an_sme_connects_paypal_from_the_dashboard_then_disconnects_it(live_app,
         True,
     )
 
-    section.get_by_role("button", name="Disconnect PayPal").click()
+    section.get_by_role("link", name="Disconnect PayPal…").click()
+    expect(page.get_by_role("heading", name="Disconnect PayPal?")).to_be_visible()  # it asks first
+    page.get_by_role("button", name="Disconnect PayPal").click()
     expect(section).to_contain_text("PayPal not linked")
 
     # The one other site the browser saw is PayPal, and only by going there: nothing was loaded from it.

@@ -121,3 +121,30 @@ def test_the_links_in_the_room_is_open_emails_lead_both_people_to_the_room(live_
         visitor = new_page(user=user)
         visitor.goto(live_app.link_in_last_mail(user.email, "/rooms/"))
         expect(visitor.get_by_role("heading", level=1)).to_have_text("Pricing review")
+
+
+def test_sign_up_and_claim_keep_the_browsers_time_zone_for_emails(live_app, new_page):
+    from accounts.models import User
+
+    page = new_page()
+    in_time_zone(page, "Australia/Sydney")
+    page.goto("/accounts/signup/")
+    page.get_by_label("A client: I book consultations").check()
+    page.get_by_label("Email").fill("zoe@example.com")
+    page.get_by_label("Username").fill("zoe-client")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again)").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    assert User.objects.get(username="zoe-client").time_zone == "Australia/Sydney"
+
+    # A client who travelled: claiming from Tokyo updates it.
+    claimer = make_client(username="traveller")
+    consultation = make_consultation()
+    page = new_page(user=claimer)
+    in_time_zone(page, "Asia/Tokyo")
+    page.goto(consultation.get_absolute_url())
+    page.get_by_role("button", name="Claim this consultation").click()
+    expect(page.locator(".messages")).to_contain_text("It's yours")
+    claimer.refresh_from_db()
+    assert claimer.time_zone == "Asia/Tokyo"

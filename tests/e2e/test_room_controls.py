@@ -38,6 +38,7 @@ def test_sme_proposes_extra_time_client_accepts_and_both_timers_grow_then_sme_en
     client_page.get_by_role("button", name="Accept").click()
     for page in (sme_page, client_page):
         expect(page.locator("#session-timer")).to_have_text(re.compile(r"^(30:00|29:[0-5]\d) left$"))
+        expect(page.locator("#agreed-time")).to_have_text("agreed time 30 minutes")  # the header follows
     expect(sme_page.locator("#extend-status")).to_have_text("Your client accepted: 10 minutes added.")
     expect(client_page.locator("#extend-offer")).to_be_hidden()
     consultation.refresh_from_db()
@@ -45,9 +46,11 @@ def test_sme_proposes_extra_time_client_accepts_and_both_timers_grow_then_sme_en
 
     sme_page.once("dialog", lambda dialog: dialog.accept())
     sme_page.get_by_role("button", name="End consultation").click()
+    expect(sme_page.locator("#ended-message")).to_have_text("You ended the consultation. Thank you!")
+    expect(client_page.locator("#ended-message")).to_have_text("Ada Expert ended the consultation. Thank you!")
     for page in (sme_page, client_page):
         expect_state(page, "ended")
-        expect(page.locator("#ended-message")).to_have_text("The expert ended the consultation. Thank you!")
+        expect(page.locator("#call-status")).to_have_text("The consultation has ended.")
         expect(page.get_by_role("link", name="Rejoin the call")).to_be_hidden()  # it is over: nothing to rejoin
         expect(page.get_by_role("link", name="Back to your dashboard")).to_be_visible()
     consultation.refresh_from_db()

@@ -219,3 +219,41 @@ def test_an_unverified_address_is_paid_by_email_and_no_link_means_no_receiver():
     services.sme_paypal_enter_email(profile=sme.sme_profile, email="typed@example.com", actor=sme)
     receiver = sme_payout_receiver(profile=sme.sme_profile)
     assert (receiver.recipient_type, receiver.receiver) == ("EMAIL", "typed@example.com")
+
+
+def test_a_typed_address_does_not_silently_replace_a_verified_account(client, no_paypal_login):
+    sme = make_sme()
+    services.sme_paypal_connect(profile=sme.sme_profile, email="real@example.com", payer_id="ABCDEFGHJKLMN", actor=sme)
+    client.force_login(sme)
+    typed = {"email": "typo@example.com", "email_again": "typo@example.com"}
+    page = client.post(reverse("paypal_email"), typed)
+    assert page.status_code == 200
+    assert "Replace my verified PayPal account with this address" in page.content.decode()
+    sme.sme_profile.refresh_from_db()
+    assert (sme.sme_profile.paypal_email, sme.sme_profile.paypal_verified) == ("real@example.com", True)
+
+    client.post(reverse("paypal_email"), {**typed, "replace_verified": "yes"})
+    sme.sme_profile.refresh_from_db()
+    assert (sme.sme_profile.paypal_email, sme.sme_profile.paypal_verified) == ("typo@example.com", False)
+
+
+def test_the_typed_address_page_is_not_offered_where_connect_paypal_is(client, paypal_emulator):
+    sme = make_sme()
+    client.force_login(sme)
+    response = client.get(reverse("paypal_email"))
+    assert response.status_code == 302 and response["Location"] == "/dashboard/#paypal"
+    client.post(reverse("paypal_email"), {"email": "me@example.com", "email_again": "me@example.com"})
+    sme.sme_profile.refresh_from_db()
+    assert sme.sme_profile.paypal_email == ""
+
+
+def test_disconnect_paypal_asks_first(client):
+    sme = make_sme()
+    services.sme_paypal_connect(profile=sme.sme_profile, email="real@example.com", payer_id="ABCDEFGHJKLMN", actor=sme)
+    client.force_login(sme)
+    dashboard = client.get("/dashboard/").content.decode()
+    assert f'href="{reverse("paypal_disconnect")}"' in dashboard  # a link to a question, not a one-click form
+    page = client.get(reverse("paypal_disconnect")).content.decode()
+    assert "Disconnect PayPal?" in page and "real@example.com" in page and "Keep it linked" in page
+    sme.sme_profile.refresh_from_db()
+    assert sme.sme_profile.paypal_email == "real@example.com"

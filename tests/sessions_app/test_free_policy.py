@@ -436,7 +436,7 @@ def test_database_keeps_the_figures_and_a_decision_final():
     assert (case.status, case.decision_text) == (Case.Status.REINSTATED, "free sessions")
 
 
-def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client, paypal_emulator):
+def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(client, paypal_emulator, settings):
     from payouts.models import LedgerEntry
     from payouts.selectors import ledger_balance, sme_payout_receiver
     from payouts.services import ledger_debit_payout
@@ -465,7 +465,9 @@ def test_disqualified_sme_keeps_their_earned_balance_and_is_still_paid_out(clien
     consultation_credit_earning(consultation=running)
     assert ledger_balance(account=sme).amount_cents == 5000
 
-    # Still payable: they can link PayPal, they are shown the balance, and a payout debits it.
+    # Still payable: they can link PayPal, they are shown the balance, and a payout debits it. (The typed address,
+    # offered where Log in with PayPal is not.)
+    settings.SOCIALACCOUNT_PROVIDERS = {"paypal": {**settings.SOCIALACCOUNT_PROVIDERS["paypal"], "APPS": []}}
     client.force_login(sme)
     linked = client.post(reverse("paypal_email"), {"email": "gina@example.com", "email_again": "gina@example.com"})
     assert linked.status_code == 302

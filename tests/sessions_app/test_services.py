@@ -1,6 +1,7 @@
 """Consultation services beyond the basic lifecycle: validation, refusals, e-mails, housekeeping, closing an SME."""
 
 from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -178,7 +179,8 @@ def test_email_of_a_scheduled_consultation_carries_the_calendar_file(django_capt
     with django_capture_on_commit_callbacks(execute=True):
         consultation_claim(consultation=consultation, client=make_client())
     name, content, mimetype = mail.outbox[0].attachments[0]
-    assert (name, mimetype) == ("consultation.ics", "text/calendar")
+    day = start.astimezone(ZoneInfo("America/New_York")).date()
+    assert (name, mimetype) == (f"interkanect-consultation-{day:%Y-%m-%d}-quick-question.ics", "text/calendar")
     assert f"DTSTART:{start.astimezone(UTC):%Y%m%dT%H%M%SZ}" in content
     assert "America/New_York" in mail.outbox[0].body
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -275,6 +276,14 @@ def test_a_second_client_is_told_it_belongs_to_someone_else(client):
     assert response.status_code == 403 and b"belongs to someone else" in response.content
 
 
+def test_a_stranger_opening_a_claimed_link_is_told_before_being_invited_to_sign_up(client):
+    consultation = make_ready_consultation()
+    page = client.get(join(consultation)).content.decode()
+    assert "A client has already claimed this consultation" in page
+    assert "Sign up as a client" not in page and "role=client" not in page
+    assert reverse("account_login") in page  # the client it belongs to can still log in from here
+
+
 def test_the_sme_sees_the_link_with_a_copy_button_and_cannot_claim(client):
     consultation = make_consultation()
     client.force_login(consultation.sme)
@@ -370,6 +379,21 @@ def test_members_download_an_ics_at_the_agreed_time(client):
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
 
 
+def test_the_ics_says_tentative_until_a_client_claims_and_its_name_says_what_it_is(client):
+    start = datetime(timezone.now().year + 1, 6, 1, 23, 30, tzinfo=UTC)
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="Asia/Tokyo", title="Tax return review")
+    client.force_login(consultation.sme)
+    response = client.get(reverse("consultation_calendar", args=[consultation.token]))
+    body = response.content.decode()
+    assert "STATUS:TENTATIVE\r\n" in body and "CONFIRMED" not in body
+    # The SME's day (2 June in Tokyo), what it is and its title.
+    expected = f"interkanect-consultation-{start.year}-06-02-tax-return-review.ics"
+    assert response["Content-Disposition"] == f'attachment; filename="{expected}"'
+    claimed = make_ready_consultation(scheduled_start=start)
+    client.force_login(claimed.sme)
+    assert "STATUS:CONFIRMED\r\n" in client.get(reverse("consultation_calendar", args=[claimed.token])).content.decode()
+
+
 def test_the_ics_of_a_cancelled_consultation_removes_it_from_the_calendar(client):
     consultation = make_ready_consultation(scheduled_start=timezone.now() + timedelta(days=1))
     client.force_login(consultation.sme)
@@ -448,3 +472,36 @@ def test_closing_an_sme_account_from_its_page_warns_and_cancels_its_consultation
     assert b"have not started yet are cancelled" in client.get(reverse("account_close")).content
     client.post(reverse("account_close"), {"confirm_username": sme.username})
     assert Consultation.objects.get(pk=consultation.pk).state == State.CANCELLED
+
+
+def test_emails_show_the_start_in_each_recipients_own_time_zone(client, django_capture_on_commit_callbacks):
+    start = datetime(timezone.now().year + 1, 3, 10, 14, 0, tzinfo=UTC)  # 09:00 in New York, 23:00 in Tokyo
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="America/New_York")
+    claimer = make_client()
+    client.force_login(claimer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("consultation_claim", args=[consultation.token]), {"time_zone": "Asia/Tokyo"})
+    assert response.status_code == 302
+    claimer.refresh_from_db()
+    assert claimer.time_zone == "Asia/Tokyo"
+    to = {message.to[0]: message.body for message in mail.outbox}
+    assert "23:00 (Asia/Tokyo, your time zone)" in to[claimer.email]
+    assert "New_York" not in to[claimer.email]
+    assert "09:00 (America/New_York, your time zone)" in to[consultation.sme.email]
+    assert "14:00 UTC" in to[claimer.email] and "14:00 UTC" in to[consultation.sme.email]
+
+
+def test_a_client_whose_zone_is_unknown_reads_utc_and_the_experts_zone(client, django_capture_on_commit_callbacks):
+    start = datetime(timezone.now().year + 1, 3, 10, 14, 0, tzinfo=UTC)
+    consultation = make_consultation(scheduled_start=start, scheduled_tz="America/New_York")
+    claimer = make_client()
+    client.force_login(claimer)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("consultation_claim", args=[consultation.token]), {"time_zone": "Mars/Olympus_Mons"})
+    claimer.refresh_from_db()
+    assert claimer.time_zone == ""
+    body = next(m.body for m in mail.outbox if m.to == [claimer.email])
+    assert "14:00 UTC" in body and "09:00 (America/New_York, the expert's time zone)" in body
+    assert "your time zone" not in body

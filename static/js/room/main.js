@@ -104,6 +104,7 @@ function onFrame(frame) {
       performance.mark("room:welcome");
       call.configure({ iceServers: frame.ice_servers, iceTransportPolicy: frame.ice_transport_policy });
       timer.update(frame.timer);
+      showAgreed(frame.timer.total_minutes);
       showPendingExtension(frame.timer.pending_extension_minutes);
       if (frame.peer_present) call.fresh({ offerer: true });
       else {
@@ -135,13 +136,17 @@ function onFrame(frame) {
       break;
     case "timer":
       timer.update(frame);
+      showAgreed(frame.total_minutes);
       break;
     case "extension":
       showExtension(frame);
       break;
     case "ended":
+      // Only the SME can end it: they read it in the first person, the client reads who did.
+      finish(role === "sme" ? "You ended the consultation. Thank you!" : `${peerName} ended the consultation. Thank you!`, "dashboard", "The consultation has ended.");
+      break;
     case "replaced":
-      finish(frame.message, frame.type === "ended" ? "dashboard" : "rejoin");
+      finish(frame.message, "rejoin");
       break;
     case "error":
       say(frame.message);
@@ -149,9 +154,15 @@ function onFrame(frame) {
   }
 }
 
-function finish(message, next) {
+// The header's "agreed time" follows accepted extensions, as the timer does.
+function showAgreed(totalMinutes) {
+  if (Number.isInteger(totalMinutes)) $("agreed-time").textContent = `agreed time ${totalMinutes} minutes`;
+}
+
+function finish(message, next, statusText) {
   if (ended) return;
-  setState("ended", message);
+  // The panel says it in full; the status line above need not repeat it word for word.
+  setState("ended", statusText || message);
   ended = true;
   call.close();
   media.stop();

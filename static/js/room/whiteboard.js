@@ -6,6 +6,7 @@ export const WIDTH = 1600; // logical size; the canvas scales to the screen
 export const HEIGHT = 1000;
 const MAX_POINTS = 4000; // a longer stroke is committed in pieces
 const POINTER_INTERVAL_MS = 50;
+export const KEY_STEP = 20; // how far an arrow key moves the keyboard pen (Shift: five times as far)
 
 // What is on the board after these operations (in the log's agreed order): the visible strokes.
 export function boardState(orderedOps) {
@@ -36,8 +37,10 @@ export class Whiteboard {
     this.lastPointerSent = 0;
     this.pending = false;
     this.onchange = () => {};
+    this.keyCursor = null; // where the keyboard pen is, while the board has the focus
     log.onephemeral = (message) => this.onEphemeral(message);
     this.bindPointer();
+    this.bindKeyboard();
   }
 
   // --- Drawing here ---
@@ -86,6 +89,60 @@ export class Whiteboard {
     canvas.addEventListener("pointerup", finish);
     canvas.addEventListener("pointercancel", finish);
     canvas.addEventListener("pointerleave", () => this.log.sendEphemeral({ k: "ptr", x: null }));
+  }
+
+  // The keyboard way to draw (WCAG 2.1.1): with the board focused, Space or Enter puts the pen down or lifts
+  // it, the arrow keys move it (Shift: bigger steps), Escape lifts it. A stroke drawn so is an ordinary stroke.
+  bindKeyboard() {
+    const canvas = this.canvas;
+    canvas.addEventListener("focus", () => {
+      this.keyCursor = this.keyCursor || [WIDTH / 2, HEIGHT / 2];
+      this.renderOverlay();
+    });
+    canvas.addEventListener("blur", () => {
+      this.penUp();
+      this.keyCursor = null;
+      this.renderOverlay();
+    });
+    canvas.addEventListener("keydown", (event) => {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      const step = event.shiftKey ? KEY_STEP * 5 : KEY_STEP;
+      const moves = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+      if (event.key === " " || event.key === "Enter") {
+        if (this.current) this.penUp();
+        else this.penDown(this.keyCursor || [WIDTH / 2, HEIGHT / 2]);
+      } else if (event.key === "Escape") {
+        this.penUp();
+      } else if (moves[event.key]) {
+        const [dx, dy] = moves[event.key];
+        const [x, y] = this.keyCursor || [WIDTH / 2, HEIGHT / 2];
+        this.moveTo([Math.max(0, Math.min(WIDTH, x + dx)), Math.max(0, Math.min(HEIGHT, y + dy))]);
+      } else {
+        return;
+      }
+      event.preventDefault();
+      this.renderOverlay();
+    });
+  }
+
+  penDown([x, y]) {
+    this.current = { id: `${this.log.me}-${Date.now().toString(36)}`, color: this.color, w: this.width, e: this.eraser, p: [x, y] };
+    this.drawStroke(this.context, this.current);
+  }
+
+  moveTo([x, y]) {
+    this.keyCursor = [x, y];
+    this.sendPointer(x, y);
+    if (!this.current) return;
+    const [lastX, lastY] = this.current.p.slice(-2);
+    this.current.p.push(x, y);
+    this.drawSegment(this.context, this.current, lastX, lastY, x, y);
+    this.log.sendEphemeral({ k: "ink", id: this.current.id, color: this.current.color, w: this.current.w, e: this.current.e, p: [lastX, lastY, x, y] });
+  }
+
+  penUp() {
+    if (this.current) this.commit();
+    this.current = null;
   }
 
   commit() {
@@ -184,6 +241,19 @@ export class Whiteboard {
     context.clearRect(0, 0, WIDTH, HEIGHT);
     for (const ink of this.remoteInk.values()) {
       if (!ink.e) this.drawStroke(context, ink); // erasing shows once the stroke is finished
+    }
+    if (this.keyCursor) {
+      // The keyboard pen: a ring (filled while the pen is down), so a keyboard user sees where they draw.
+      const [x, y] = this.keyCursor;
+      context.save();
+      context.strokeStyle = "#1f5f8b";
+      context.fillStyle = "rgba(31, 95, 139, 0.35)";
+      context.lineWidth = 3;
+      context.beginPath();
+      context.arc(x, y, 12, 0, Math.PI * 2);
+      if (this.current) context.fill();
+      context.stroke();
+      context.restore();
     }
     if (this.remotePointer) {
       const [x, y] = this.remotePointer;
