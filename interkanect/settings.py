@@ -130,6 +130,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory, so a live server process can see the test database too.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    # Each database_sync_to_async call (two per admitted socket) and each request used to open and close
+    # a PostgreSQL session (a backend started, its catalog read). Persistent connections do not fit ASGI:
+    # they are per thread and Django runs each request in a thread of its own. psycopg's pool does: a
+    # connection goes back to the pool instead of closing, and is checked (one round trip) before reuse,
+    # so a restarted database costs errors on no request. Per process, at most DATABASE_POOL_MAX_SIZE.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool replaces persistent connections (Django requires 0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # with a pool: psycopg's check before each reuse
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {
+            "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+            "max_size": env_int("DATABASE_POOL_MAX_SIZE", 10),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT_SECONDS", 10),
+        }
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and cache across processes; in-memory when REDIS_URL is unset. ---
@@ -153,7 +168,9 @@ if REDIS_URL:
 
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis's RedisChannelLayer, except that messages between consumers of one process
+            # (both members of a room, routed to one process by nginx) stay in memory.
+            "BACKEND": "interkanect.channel_layers.LocalFirstRedisChannelLayer",
             "CONFIG": {
                 # channels-redis hands everything but the address to redis-py's ConnectionPool.from_url.
                 "hosts": [
@@ -185,7 +202,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "interkanect.channel_layers.SweepingInMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth and accounts (django-allauth). ---

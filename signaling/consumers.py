@@ -1,7 +1,7 @@
 """The room's WebSocket: admits the two members, relays their signaling to each other, sends presence and timer.
 
-The relay path touches no database: each consumer keeps the other member's channel name in memory,
-learnt at connect time (room_member_connect) and kept current by the peer's own join/leave events.
+Admission is one database call (room_enter). The relay path touches no database: each consumer keeps the other
+member's channel name in memory, learnt at connect time and kept current by the peer's own join/leave events.
 Nothing received is ever logged or stored; only the closed set of validated fields is forwarded.
 
 A member can vanish without a goodbye (its server process killed, its machine lost): the two connections
@@ -15,19 +15,18 @@ import asyncio
 import logging
 import time
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from sessions_app.selectors import room_admission, room_timer_state
+from sessions_app.selectors import room_timer_state
 from sessions_app.services import (
     ConsultationError,
     consultation_complete,
     consultation_extension_answer,
     consultation_extension_propose,
-    consultation_go_live,
-    room_member_connect,
     room_member_disconnect,
     room_member_seen,
 )
@@ -47,6 +46,7 @@ from .messages import (
     parse_frame,
     server_frame,
 )
+from .services import room_enter, room_go_live
 from .turn import ice_servers
 
 logger = logging.getLogger(__name__)
@@ -95,6 +95,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             except Exception:  # the database or Redis is down too: the presence expires by itself
                 logger.warning("Leaving the room after the connection ended failed.", exc_info=True)
 
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch, without its `aclose_old_connections()` before every handler.
+
+        That call is a hop into the one thread-sensitive executor and back, paid twice per relayed frame
+        (the sender's receive, the receiver's room_relay) by a path that touches no database. Every ORM
+        call here goes through database_sync_to_async, which closes old connections itself, before and after.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.user = self.scope["user"]
         self.strikes = 0
@@ -102,7 +114,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         user_id = self.user.pk if self.user.is_authenticated else None
         refusal = await join_refusal(user_id=user_id, address=client_address(self.scope))
         token = self.scope["url_route"]["kwargs"]["token"]
-        admission = None if refusal else await database_sync_to_async(room_admission)(token=token, user=self.user)
+        if refusal:
+            entry = admission = None
+        else:
+            entry = await database_sync_to_async(room_enter)(
+                token=token, user=self.user, channel_name=self.channel_name
+            )
+            admission = entry.admission
+            # Set before accept(): a socket gone during the handshake still leaves the room (see __call__).
+            self.consultation, self.role = admission.consultation, admission.role
+            self.joined = entry.join is not None
         # Accept first, even to refuse: a refusal before the handshake reaches the page as a bare 1006,
         # while an error frame and a close code with a reason let the page say what happened.
         await self.accept()
@@ -114,12 +135,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send(error_frame(admission.code, admission.reason))
             await self.close(code=CLOSE_REFUSED.get(admission.code, 4403), reason=_close_reason(admission.reason))
             return
-        self.consultation = admission.consultation
-        self.role = admission.role
-        join = await database_sync_to_async(room_member_connect)(
-            consultation=self.consultation, user=self.user, channel_name=self.channel_name
-        )
-        self.joined = True
+        join, timer = entry.join, entry.timer
         self.peer_channel = join.peer_channel
         self.peer_heard_at = time.monotonic()
         self.heartbeat = asyncio.create_task(self._heartbeat())
@@ -131,7 +147,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # The channel in the database may belong to a server process that died: only a reply proves
             # the other member is really here (and only then does the consultation go live).
             self.peer_check = asyncio.create_task(self._forget_silent_peer(self.peer_channel))
-        timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
         await self.send(
             server_frame(
                 "welcome",
@@ -305,8 +320,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.peer_check:
             self.peer_check.cancel()
             self.peer_check = None
-        if await database_sync_to_async(consultation_go_live)(consultation=self.consultation):
-            timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
+        timer = await database_sync_to_async(room_go_live)(consultation=self.consultation)
+        if timer is not None:
             await self._to_both(server_frame("timer", **timer))
 
     async def room_peer_left(self, event: dict) -> None:

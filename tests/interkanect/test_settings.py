@@ -53,7 +53,7 @@ def test_embedded_defaults_are_sqlite_and_the_in_memory_layer():
     result = manage("shell", "-v", "0", "-c", code)
     assert result.stdout.split() == [
         "django.db.backends.sqlite3",
-        "channels.layers.InMemoryChannelLayer",
+        "interkanect.channel_layers.SweepingInMemoryChannelLayer",
         "True",
     ], result.stderr
 

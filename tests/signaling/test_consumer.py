@@ -47,7 +47,7 @@ def layer(request, settings):
         config["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
         settings.CHANNEL_LAYERS = {"default": config}
     else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "interkanect.channel_layers.SweepingInMemoryChannelLayer"}}
     yield request.param
 
 
@@ -243,6 +243,33 @@ async def test_relay_makes_no_database_query(room):
     await sme.send_to(text_data=json.dumps({"type": "extend-propose", "minutes": 5}))
     await receive(sme)
     assert seen
+    await close_all(sme, client)
+
+
+async def test_relaying_a_frame_never_leaves_the_event_loop_thread(room, monkeypatch):
+    """Each relayed frame crossed into Channels' thread-sensitive executor twice (connection housekeeping in
+    AsyncConsumer.dispatch, for the sender's receive and the receiver's room_relay): a relay hops no thread."""
+    sme, client = await join_both(room)
+    loop = asyncio.get_running_loop()
+    hops: list[str] = []
+    run_in_executor = loop.run_in_executor
+
+    def watched(executor, func, *args):
+        # Every sync_to_async / database_sync_to_async call (and any other thread hop) comes through here.
+        hops.append(repr(func))
+        return run_in_executor(executor, func, *args)
+
+    monkeypatch.setattr(loop, "run_in_executor", watched)
+    for n in range(10):
+        await sme.send_to(text_data=json.dumps({"type": "candidate", "candidate": None}))
+        assert await receive(client) == {"type": "candidate", "candidate": None}
+        await client.send_to(text_data=json.dumps({"type": "answer", "sdp": f"v=0 {n}"}))
+        assert (await receive(sme))["sdp"] == f"v=0 {n}"
+    assert hops == []
+    # The watch works: a control request (which goes through a service) hops to the database thread.
+    await sme.send_to(text_data=json.dumps({"type": "extend-propose", "minutes": 5}))
+    await receive(sme)
+    assert any("thread_handler" in hop for hop in hops)
     await close_all(sme, client)
 
 

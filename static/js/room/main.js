@@ -64,11 +64,12 @@ setInterval(() => {
 const media = new LocalMedia({ preview: $("local-video"), onmessage: say });
 
 // --- The relay and the call ---
+let frameHandler = onFrame; // until the start below: frames wait for the camera and microphone
 const scheme = location.protocol === "https:" ? "wss" : "ws";
 const signaling = new Signaling({
   url: `${scheme}://${location.host}${root.dataset.wsPath}`,
   finalCodes: contract.final_close_codes,
-  onframe: onFrame,
+  onframe: (frame) => frameHandler(frame),
   onopen: () => {},
   retryAfterMs: contract.retry_after_ms,
   ondrop: (reason) =>
@@ -322,9 +323,13 @@ if ($("extend-accept")) {
   $("extend-decline").addEventListener("click", () => signaling.send({ type: "extend-answer", accept: false }));
 }
 
-// --- Start: media first (so the first offer carries it), then the room ---
+// --- Start: camera, microphone and the room at once ---
+// The socket's handshake and admission overlap getUserMedia (and the certificate); frames wait for the
+// media (so the first offer carries it) and are then handled in the order they came.
 setState("waiting", "Starting your camera and microphone…");
-await Promise.all([media.start(), call.prepare()]);
-fillDevices();
-setState("waiting", "Joining the room…");
+const mediaReady = Promise.all([media.start(), call.prepare()]).then(() => {
+  fillDevices();
+  setState("waiting", "Joining the room…");
+});
+frameHandler = (frame) => mediaReady.then(() => onFrame(frame));
 signaling.connect();

@@ -1,0 +1,105 @@
+"""The channel layers: Redis keeping messages between consumers of one process in memory (real Redis), in-memory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+from channels.exceptions import ChannelFull
+
+from interkanect.channel_layers import LocalFirstRedisChannelLayer, SweepingInMemoryChannelLayer
+
+REDIS_URL = os.environ.get("REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set: runs in the PostgreSQL + Redis suite.")
+
+
+async def test_in_memory_messages_still_expire():
+    layer = SweepingInMemoryChannelLayer(expiry=1)
+    stale, fresh = await layer.new_channel(), await layer.new_channel()
+    await layer.send(stale, {"type": "room.relay", "text": "old"})
+    await asyncio.sleep(2.1)  # past the expiry and the next sweep
+    await layer.send(fresh, {"type": "room.relay", "text": "new"})
+    assert (await layer.receive(fresh))["text"] == "new"  # this receive swept
+    assert stale not in layer.channels
+
+
+def make_layer(prefix: str, **config) -> LocalFirstRedisChannelLayer:
+    """One layer is one server process."""
+    return LocalFirstRedisChannelLayer(hosts=[REDIS_URL], prefix=prefix, **config)
+
+
+def redis_keys(layer: LocalFirstRedisChannelLayer) -> list:
+    import redis
+
+    return redis.Redis.from_url(REDIS_URL).keys(f"{layer.prefix}*")
+
+
+@pytest.fixture
+def prefix():
+    return f"test-layer-{uuid.uuid4().hex[:8]}"
+
+
+@needs_redis
+async def test_a_message_within_one_process_never_reaches_redis_and_keeps_its_order(prefix):
+    layer = make_layer(prefix)
+    receiver = await layer.new_channel()
+    for n in range(100):
+        await layer.send(receiver, {"type": "room.relay", "n": n})
+    assert redis_keys(layer) == []
+    assert [(await layer.receive(receiver))["n"] for _ in range(100)] == list(range(100))
+    await layer.flush()
+
+
+@needs_redis
+async def test_the_receiver_gets_its_own_copy(prefix):
+    layer = make_layer(prefix)
+    receiver = await layer.new_channel()
+    message = {"type": "room.relay", "candidate": {"sdpMid": "0"}}
+    await layer.send(receiver, message)
+    message["candidate"]["sdpMid"] = "changed after sending"
+    assert (await layer.receive(receiver))["candidate"] == {"sdpMid": "0"}
+    await layer.flush()
+
+
+@needs_redis
+async def test_a_full_channel_refuses_instead_of_growing(prefix):
+    layer = make_layer(prefix, capacity=3)
+    receiver = await layer.new_channel()
+    for n in range(3):
+        await layer.send(receiver, {"type": "room.relay", "n": n})
+    with pytest.raises(ChannelFull):
+        await layer.send(receiver, {"type": "room.relay", "n": 3})
+    await layer.flush()
+
+
+@needs_redis
+async def test_messages_between_processes_go_through_redis(prefix):
+    here, there = make_layer(prefix), make_layer(prefix)
+    receiver = await there.new_channel()
+    waiting = asyncio.ensure_future(there.receive(receiver))
+    await here.send(receiver, {"type": "room.relay", "text": "hello"})
+    assert (await asyncio.wait_for(waiting, 5))["text"] == "hello"
+    # Both ways at once, for the same channel: the local and the Redis message both arrive.
+    await there.send(receiver, {"type": "room.relay", "text": "local"})
+    await here.send(receiver, {"type": "room.relay", "text": "remote"})
+    texts = {(await asyncio.wait_for(there.receive(receiver), 5))["text"] for _ in range(2)}
+    assert texts == {"local", "remote"}
+    await there.flush()
+    await here.flush()
+
+
+@needs_redis
+async def test_a_channel_whose_consumer_ended_is_forgotten(prefix):
+    layer = make_layer(prefix)
+    receiver = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(receiver))
+    await asyncio.sleep(0.05)
+    waiting.cancel()  # what Channels does when the consumer ends
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    # Later messages go to Redis, where they expire, instead of piling up in this process.
+    await layer.send(receiver, {"type": "room.relay", "text": "too late"})
+    assert receiver not in layer._inboxes and redis_keys(layer)
+    await layer.flush()
