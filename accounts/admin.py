@@ -73,11 +73,8 @@ class SMEProfileAdmin(admin.ModelAdmin):
         return [*super().get_readonly_fields(request, obj), *paypal]
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "event", "actor", "subject", "target_type", "target_id"]
-    list_filter = ["event"]
-    search_fields = ["subject__username", "actor__username", "target_id"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record that changes only through its services (audited): staff read it here, never edit it."""
 
     def has_add_permission(self, request):
         return False
@@ -87,3 +84,10 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "event", "actor", "subject", "target_type", "target_id"]
+    list_filter = ["event"]
+    search_fields = ["subject__username", "actor__username", "target_id"]

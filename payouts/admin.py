@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import User
 
 from . import services
@@ -97,17 +98,6 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
 
 # --- Payouts: runs, batches and items are read-only (they change only through payouts.runs); holds ---
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _ledger_entries_html(refs_filter: dict) -> str:

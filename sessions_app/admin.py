@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import ReadOnlyAdmin
 from payouts.templatetags.money import money
 
 from .models import Consultation, FreeSessionReviewCase
@@ -58,7 +59,7 @@ class FreeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Consultation)
-class ConsultationAdmin(admin.ModelAdmin):
+class ConsultationAdmin(ReadOnlyAdmin):
     """Read-only: consultations change only through their services (the site, the room, the review)."""
 
     list_display = ["title", "sme", "client", "state", "price", "live_at", "created_at"]
@@ -118,15 +119,6 @@ class ConsultationAdmin(admin.ModelAdmin):
         if refused:
             self.message_user(request, "Not cancelled: " + " ".join(refused), messages.WARNING)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class DisqualifyForm(forms.Form):
     reason = forms.CharField(
@@ -150,7 +142,7 @@ class NoteForm(forms.Form):
 
 
 @admin.register(FreeSessionReviewCase)
-class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
+class FreeSessionReviewCaseAdmin(ReadOnlyAdmin):
     change_form_template = "admin/sessions_app/freesessionreviewcase/change_form.html"
     list_display = ["opened_at", "sme", "kind", "status", "figures", "crossed", "decide", "consultations", "decided_by"]
     list_filter = ["kind", "status", "opened_at"]
@@ -213,15 +205,6 @@ class FreeSessionReviewCaseAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return _can_review(request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     # --- The decision views. ---
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import AuditEvent
 from payouts.models import LedgerEntry
 from payouts.templatetags.money import money
@@ -60,19 +61,8 @@ def _ledger_rows(payment: Payment) -> str:
     )
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Payment)
-class PaymentAdmin(ReadOnly):
+class PaymentAdmin(ReadOnlyAdmin):
     list_display = ["id", "consultation", "client", "amount", "state", "paypal_fee", "earning", "captured_at"]
     list_filter = ["state", "created_at"]
     list_select_related = ["consultation", "client"]
@@ -159,7 +149,7 @@ class PaymentAdmin(ReadOnly):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnly):
+class RefundAdmin(ReadOnlyAdmin):
     list_display = ["id", "payment", "amount", "state", "reason", "paypal_error", "attempts", "round", "created_at"]
     list_filter = ["state", "reason", "created_at"]
     list_select_related = ["payment"]
