@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -47,10 +48,34 @@ def start_dev_run(tmp_path: Path, port: int, emulator_port: int) -> subprocess.P
     )
 
 
+class OutputReader:
+    """Collects a child's output in a thread, so a test can wait for a line without blocking on the pipe."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.thread.start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        while not re.search(pattern, self.text):
+            assert proc.poll() is None, self.text
+            assert time.monotonic() < deadline, f"never printed {pattern!r}:\n{self.text}"
+            time.sleep(0.2)
+
+
 def wait_for_page(port: int, proc: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read()
+        assert proc.poll() is None, "dev.py run ended before serving"
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
                 if response.status == 200:
@@ -65,19 +90,22 @@ def wait_for_page(port: int, proc: subprocess.Popen, seconds: float = 180) -> No
 def test_a_signal_to_dev_py_alone_stops_the_server_and_the_emulator(tmp_path, signum):
     port, emulator_port = free_port(), free_port()
     proc = start_dev_run(tmp_path, port, emulator_port)
+    reader = OutputReader(proc)
     try:
         wait_for_page(port, proc)
         assert listening(emulator_port)
+        # The periodic commands run while it serves, as cron runs them in production.
+        reader.wait_for(r"consultations_housekeeping: expired \d+, completed \d+, reminded \d+", proc)
+        reader.wait_for(r"free_sessions_evaluate: evaluated", proc)
         os.kill(proc.pid, signum)  # to dev.py alone, not its group: as a service manager or a script does
-        output, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.thread.join(timeout=5)
+        assert "Stopping" in reader.text
         deadline = time.monotonic() + 5
         while (listening(port) or listening(emulator_port)) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not listening(port), "the web server outlived dev.py"
         assert not listening(emulator_port), "the PayPal emulator outlived dev.py"
-        # The periodic commands ran, as cron runs them in production.
-        assert re.search(r"consultations_housekeeping: expired \d+, completed \d+, reminded \d+", output), output
-        assert "free_sessions_evaluate: evaluated" in output
     finally:
         for group in {proc.pid}:
             try:
