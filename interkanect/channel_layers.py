@@ -13,6 +13,7 @@ from the moment its name exists) or another's (every message goes through Redis)
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from copy import deepcopy
 
@@ -21,6 +22,7 @@ from channels.layers import InMemoryChannelLayer
 from channels_redis.core import RedisChannelLayer
 
 SWEEP_SECONDS = 1.0
+logger = logging.getLogger(__name__)
 
 
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
@@ -38,17 +40,27 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
 
 
 class LocalFirstRedisChannelLayer(RedisChannelLayer):
+    """channels-redis's layer, with messages between this process's own channels kept in memory, and one
+    reader per process for the rest.
+
+    channels-redis reads a process's messages from one Redis list, one waiting receive() per consumer
+    taking turns under a lock (two new tasks per message). Here one task per process and event loop
+    reads that list and hands each message to its channel's inbox; a consumer's receive() only waits on
+    its inbox. A consumer that ends stops nothing in Redis (cancelling a blocking Redis read half way
+    could leave it running, and a test's event loop waiting for it at teardown).
+    """
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # This process's channels that are still received: name -> its inbox, fed in memory by send()
-        # and by a pump from Redis (for messages from other processes).
+        # and by the reader (messages from other processes).
         self._inboxes: dict[str, asyncio.Queue] = {}
-        self._pumps: dict[str, asyncio.Task] = {}
+        self._reader: asyncio.Task | None = None
 
     async def new_channel(self, prefix: str = "specific") -> str:
         channel = await super().new_channel(prefix)
         # Before anyone can learn the name, so no message to it ever goes the other way.
-        self._inboxes[channel] = asyncio.Queue()  # bounded in send(); Redis bounds what the pump brings
+        self._inboxes[channel] = asyncio.Queue()  # bounded in send() and by the reader
         return channel
 
     async def send(self, channel: str, message: dict) -> None:
@@ -65,37 +77,50 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
         inbox = self._inboxes.get(channel)
         if inbox is None:
             return await super().receive(channel)
-        if channel not in self._pumps:
-            self._pumps[channel] = asyncio.create_task(self._pump(channel, inbox))
+        self._start_reader()
         try:
-            message = await inbox.get()
+            return await inbox.get()
         except asyncio.CancelledError:
             # Channels cancels a consumer's receive when the consumer ends: forget the channel, so later
-            # messages to it go to Redis and expire there instead of piling up here.
-            self._forget(channel)
+            # messages to it are dropped by the reader, or go to Redis and expire there.
+            self._inboxes.pop(channel, None)
             raise
-        if isinstance(message, Exception):
-            # Redis failed under the pump: the consumer sees it, as it would without this layer.
-            self._forget(channel)
-            raise message
-        return message
 
-    async def _pump(self, channel: str, inbox: asyncio.Queue) -> None:
-        """Messages from other processes: from Redis into the inbox, in the order Redis gives them."""
-        try:
-            while True:
-                inbox.put_nowait(await super().receive(channel))
-        except Exception as error:
-            inbox.put_nowait(error)
+    def _start_reader(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._reader is None or self._reader.done() or self._reader.get_loop() is not loop:
+            self._reader = loop.create_task(self._read_from_redis(), name="channel layer: reading from Redis")
+
+    async def _read_from_redis(self) -> None:
+        """Messages from other processes, from this process's Redis list into the inboxes, in Redis's order.
+
+        Redis failing does not end any consumer: calls within this process go on, and the reader tries
+        again every second (messages sent meanwhile wait in Redis until they expire)."""
+        process_list = self.non_local_name(await super().new_channel())
+        failing = False
+        while True:
+            try:
+                channel, message = await self.receive_single(process_list)
+            except Exception:
+                if not failing:
+                    logger.warning("Reading messages from other processes in Redis failed; retrying.", exc_info=True)
+                failing = True
+                await asyncio.sleep(1)
+                continue
+            failing = False
+            inbox = self._inboxes.get(channel)
+            if inbox is None:
+                continue  # its consumer has ended
+            if inbox.qsize() >= self.get_capacity(channel):
+                logger.warning("A channel's inbox is full (its consumer is stuck): a message is dropped.")
+                continue
+            inbox.put_nowait(message)
 
     async def flush(self) -> None:
-        """Tests' reset: also stop receiving from Redis for this process's channels."""
-        for channel in list(self._inboxes):
-            self._forget(channel)
+        """Tests' reset: forget this process's channels and stop reading from Redis."""
+        self._inboxes.clear()
+        reader, self._reader = self._reader, None
+        if reader is not None and not reader.done() and reader.get_loop() is asyncio.get_running_loop():
+            reader.cancel()
+            await asyncio.wait([reader], timeout=5)
         await super().flush()
-
-    def _forget(self, channel: str) -> None:
-        self._inboxes.pop(channel, None)
-        pump = self._pumps.pop(channel, None)
-        if pump is not None:
-            pump.cancel()

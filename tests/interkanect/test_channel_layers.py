@@ -91,15 +91,46 @@ async def test_messages_between_processes_go_through_redis(prefix):
 
 
 @needs_redis
-async def test_a_channel_whose_consumer_ended_is_forgotten(prefix):
-    layer = make_layer(prefix)
-    receiver = await layer.new_channel()
-    waiting = asyncio.ensure_future(layer.receive(receiver))
+async def test_a_channel_whose_consumer_ended_is_forgotten_and_its_late_messages_dropped(prefix):
+    here, there = make_layer(prefix), make_layer(prefix)
+    receiver, other = await there.new_channel(), await there.new_channel()
+    waiting = asyncio.ensure_future(there.receive(receiver))
     await asyncio.sleep(0.05)
     waiting.cancel()  # what Channels does when the consumer ends
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    # Later messages go to Redis, where they expire, instead of piling up in this process.
-    await layer.send(receiver, {"type": "room.relay", "text": "too late"})
-    assert receiver not in layer._inboxes and redis_keys(layer)
+    assert receiver not in there._inboxes
+    # A late message from another process is read and dropped; the process's other channels still get theirs.
+    await here.send(receiver, {"type": "room.relay", "text": "too late"})
+    await here.send(other, {"type": "room.relay", "text": "on time"})
+    assert (await asyncio.wait_for(there.receive(other), 5))["text"] == "on time"
+    assert receiver not in there._inboxes
+    await there.flush()
+    await here.flush()
+
+
+@needs_redis
+async def test_flush_stops_the_reader_at_once(prefix):
+    """The process's one Redis reader ends when asked, even in the middle of a blocking read (a test's
+    event loop waits for every task at teardown)."""
+    layer = make_layer(prefix)
+    receiver = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(receiver))
+    await asyncio.sleep(0.2)  # the reader is now blocked in Redis
+    reader = layer._reader
+    started = asyncio.get_running_loop().time()
     await layer.flush()
+    assert reader.done() and asyncio.get_running_loop().time() - started < 2
+    waiting.cancel()
+
+
+async def test_with_redis_unreachable_messages_within_the_process_still_arrive(caplog):
+    """Redis failing for a while ends no consumer: calls within one process go on, and the reader retries."""
+    layer = LocalFirstRedisChannelLayer(hosts=["redis://127.0.0.1:9"], prefix="unreachable")  # nothing listens
+    receiver = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(receiver))
+    await asyncio.sleep(1.5)  # the reader has failed at least once
+    await layer.send(receiver, {"type": "room.relay", "text": "still here"})
+    assert (await asyncio.wait_for(waiting, 2))["text"] == "still here"
+    assert "retrying" in caplog.text
+    layer._reader.cancel()
