@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
 
 from .models import User
 
@@ -29,3 +35,14 @@ def sme_hosting_standing(*, user: User) -> HostingStanding:
             False, f"Your SME account was disqualified: {reason}{end} Earned balances are still paid out."
         )
     return HostingStanding(True, "")
+
+
+def session_user(*, session_key: str | None) -> User | AnonymousUser:
+    """The user a session cookie logs in, with the checks Django's own middleware makes (a session whose
+    password hash no longer matches is logged out); AnonymousUser for none or a stale one. For connections
+    that are not Django requests (the room's WebSocket)."""
+    if not session_key:
+        return AnonymousUser()
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return auth.get_user(request)

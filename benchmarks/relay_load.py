@@ -64,6 +64,16 @@ SDP = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n" + 
 PEER_VERSION = "1.0.2"
 PEER_DIR = Path(tempfile.gettempdir()) / f"interkanect-bench-peer-{PEER_VERSION}"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# As the issue measured: one server on one core, this load generator on the other (when there are two).
+# Two daphne get a core each (the generator and nginx then share them): what a second process can add.
+SERVER_CORES, GENERATOR_CORES = ({0}, {1}) if (os.cpu_count() or 1) >= 2 else (None, None)
+
+
+def pinned(cores: set[int] | None):
+    """preexec_fn for a server process (daphne, node, nginx)."""
+    return (lambda: os.sched_setaffinity(0, cores)) if cores else None
+
+
 # The servers' stderr (tracebacks such as ChannelFull land here), appended across the run.
 SERVER_LOG = open(Path(tempfile.gettempdir()) / "relay-load-servers.log", "ab")  # noqa: SIM115
 
@@ -77,7 +87,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, processes: list[subprocess.Popen], timeout: float = 60) -> None:
+def wait_for_port(port: int, processes: list[subprocess.Popen], timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -160,13 +170,17 @@ def server_env(settings_module: str = "interkanect.settings", redis: bool = Fals
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "PYTHONPATH": str(ROOT),
         "BENCH_CHANNEL_LAYER": layer,
+        # Every socket comes from 127.0.0.1: the per-address join limit is for scripts, not this load.
+        "SIGNALING_JOINS_PER_ADDRESS": "1000000",
     }
     if not redis:
         env.pop("REDIS_URL", None)
     return env
 
 
-def start_daphne(app: str, env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen, int]:
+def start_daphne(
+    app: str, env: dict[str, str], port: int | None = None, cores: set[int] | None = SERVER_CORES
+) -> tuple[subprocess.Popen, int]:
     port = port or free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app],
@@ -174,6 +188,7 @@ def start_daphne(app: str, env: dict[str, str], port: int | None = None) -> tupl
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=SERVER_LOG,
+        preexec_fn=pinned(cores),
     )
     return process, port
 
@@ -198,6 +213,7 @@ def start(target: str) -> Server:
             ["node", str(bin_js), "--host", "127.0.0.1", "--port", str(port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=pinned(SERVER_CORES),
         )
         wait_for_port(port, [process])
         return Server("peerjs", port, [process])
@@ -213,9 +229,9 @@ def start(target: str) -> Server:
         return Server("room", port, [process])
     if target == "two-daphne":
         processes, ports = [], []
-        for _ in range(2):
+        for core in range(2):
             env = server_env("benchmarks.layer_settings", redis=True, layer="local")
-            process, port = start_daphne("interkanect.asgi:application", env)
+            process, port = start_daphne("interkanect.asgi:application", env, cores={core} if SERVER_CORES else None)
             processes.append(process)
             ports.append(port)
         for port in ports:
@@ -522,6 +538,8 @@ async def measure(target: str, rooms: list[tuple[str, str, str]], args) -> dict:
     if target not in ("bare", "peerjs"):
         await asyncio.to_thread(reset_rooms, [r[0] for r in rooms])
     server = start(target)
+    if GENERATOR_CORES:
+        os.sched_setaffinity(0, GENERATOR_CORES | (SERVER_CORES if target == "two-daphne" else set()))
     try:
         # Warm up: a few rooms connect, relay and leave, so imports and first-use costs are not counted
         # (several, so that each process behind the proxy gets some).
@@ -654,6 +672,8 @@ def main() -> None:
         parser.error("at most 2000 rooms (4000 sockets) on one machine")
     # A stopped benchmark stops its servers too (the `finally` blocks run on SIGTERM as on Ctrl-C).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if GENERATOR_CORES:
+        os.sched_setaffinity(0, GENERATOR_CORES)
     setup_django()
     asyncio.run(main_async(args))
 

@@ -17,8 +17,9 @@ import time
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from channels.exceptions import ChannelFull
+from channels.exceptions import ChannelFull, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from sessions_app.selectors import room_timer_state
@@ -28,10 +29,10 @@ from sessions_app.services import (
     consultation_extension_answer,
     consultation_extension_propose,
     room_member_disconnect,
-    room_member_seen,
+    room_members_seen,
 )
 
-from .limits import client_address, join_refusal
+from .identity import client_address, session_key
 from .messages import (
     CLOSE_ENDED,
     CLOSE_RECONNECT,
@@ -50,6 +51,14 @@ from .services import room_enter, room_go_live
 from .turn import ice_servers
 
 logger = logging.getLogger(__name__)
+
+# This process's room connections by channel name. An event for one of them is handed over in memory,
+# never through the channel layer: nginx sends both members of a room to the same process, so this is
+# nearly every event, and the channel layer carries only what crosses processes.
+LOCAL_CONNECTIONS: dict[str, RoomConsumer] = {}
+# Events that only write to the receiver's socket: when nothing is waiting ahead of them, the sender
+# handles them at once, in its own task (a relayed frame then costs what a bare relay's does).
+IMMEDIATE_EVENTS = frozenset({"room.relay", "room.ping", "room.server_frame"})
 
 
 class TokenBucket:
@@ -70,6 +79,42 @@ class TokenBucket:
         return False
 
 
+_heartbeat: asyncio.Task | None = None
+
+
+def start_heartbeat() -> None:
+    """The process's heartbeat runs while anyone is in a room here (one task for every connection)."""
+    global _heartbeat
+    loop = asyncio.get_running_loop()
+    if _heartbeat is None or _heartbeat.done() or _heartbeat.get_loop() is not loop:
+        _heartbeat = loop.create_task(_beat(), name="room heartbeat")
+
+
+async def _beat() -> None:
+    """Every SIGNALING_HEARTBEAT_SECONDS each connection pings its peer in another process (see beat);
+    every SIGNALING_PRESENCE_REFRESH_SECONDS the presence of all of this process's connections is
+    refreshed in one call, and a connection no longer recorded (the other member's server reported it
+    gone) is told to rejoin."""
+    refreshed = time.monotonic()
+    while True:
+        await asyncio.sleep(settings.SIGNALING_HEARTBEAT_SECONDS)
+        joined = [consumer for consumer in LOCAL_CONNECTIONS.values() if consumer.joined]
+        if not joined:
+            return  # the next join starts it again
+        try:
+            for consumer in joined:
+                await consumer.beat()
+            if time.monotonic() - refreshed >= settings.SIGNALING_PRESENCE_REFRESH_SECONDS:
+                refreshed = time.monotonic()
+                names = [consumer.channel_name for consumer in joined]
+                recorded = await database_sync_to_async(room_members_seen)(channel_names=names)
+                for consumer in joined:
+                    if consumer.joined and not consumer.replaced and consumer.channel_name not in recorded:
+                        await consumer.deliver({"type": "room.dropped"})
+        except Exception:  # Redis or the database failing for a moment: try again on the next beat
+            logger.warning("The room's heartbeat failed.", exc_info=True)
+
+
 def _close_reason(text: str) -> str:
     # A WebSocket close reason is at most 123 bytes.
     encoded = text.encode()[:123]
@@ -82,18 +127,89 @@ class RoomConsumer(AsyncWebsocketConsumer):
     replaced = False
     peer_channel = ""
     peer_check: asyncio.Task | None = None
-    heartbeat: asyncio.Task | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        """However the consumer ends (a close, an exception in a handler, the channel layer failing), its
+        """Channels' AsyncConsumer.__call__, with its dispatch loop replaced (see _run), and a cleanup:
+        however the consumer ends (a close, an exception in a handler, the channel layer failing), its
         presence is cleared and the peer told, so neither the peer nor housekeeping waits for a ghost."""
+        self.scope, self.base_send = scope, send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.turn = asyncio.Lock()  # one event at a time, whoever delivers it
+        self.task = asyncio.current_task()
+        self.failure: BaseException | None = None
+        self.queued = 0  # events handed over by this process's other connections, not yet handled
+        self.handing_over: set[asyncio.Task] = set()
+        LOCAL_CONNECTIONS[self.channel_name] = self
+        reader = asyncio.create_task(self._read_channel_layer())
         try:
-            await super().__call__(scope, receive, send)
+            await self._run(receive)
+        except StopConsumer:
+            pass
         finally:
+            LOCAL_CONNECTIONS.pop(self.channel_name, None)
+            for task in (reader, *self.handing_over):
+                task.cancel()
+            await asyncio.gather(reader, *self.handing_over, return_exceptions=True)
             try:
                 await self._leave()
             except Exception:  # the database or Redis is down too: the presence expires by itself
                 logger.warning("Leaving the room after the connection ended failed.", exc_info=True)
+
+    async def _run(self, receive) -> None:
+        """The socket's messages, one at a time. Channels' await_many_dispatch creates a task and an
+        asyncio.wait() per message to watch the socket and the channel layer at once; here the layer has
+        a reader of its own (_read_channel_layer), and the two take turns."""
+        try:
+            while True:
+                message = await receive()
+                async with self.turn:
+                    await self.dispatch(message)
+        except asyncio.CancelledError:
+            if self.failure is None:
+                raise
+            raise self.failure from None
+
+    def _fail(self, error: BaseException) -> None:
+        """A handler run outside _run failed: end the consumer with that error, as if _run had raised it."""
+        if self.failure is None:
+            self.failure = error
+            self.task.cancel()
+
+    async def _read_channel_layer(self) -> None:
+        """Events from other processes' connections (in-process ones are handed over, see deliver)."""
+        try:
+            while True:
+                event = await self.channel_layer.receive(self.channel_name)
+                async with self.turn:
+                    await self.dispatch(event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self._fail(error)
+
+    async def deliver(self, event: dict) -> None:
+        """An event from another connection of this process, in the order that connection sent it."""
+        if event["type"] in IMMEDIATE_EVENTS and not self.queued and not self.turn.locked():
+            async with self.turn:  # free, so this does not wait
+                await self.dispatch(event)
+            return
+        # Anything else, or anything behind it, runs in turn in a task of its own: a handler that waits on
+        # the database or fails must not hold up or end the sender.
+        self.queued += 1
+        task = asyncio.create_task(self._handle_in_turn(event))
+        self.handing_over.add(task)
+        task.add_done_callback(self.handing_over.discard)
+
+    async def _handle_in_turn(self, event: dict) -> None:
+        try:
+            async with self.turn:
+                self.queued -= 1
+                await self.dispatch(event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:
+            self._fail(error)
 
     async def dispatch(self, message: dict) -> None:
         """Channels' dispatch, without its `aclose_old_connections()` before every handler.
@@ -108,19 +224,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self) -> None:
-        self.user = self.scope["user"]
         self.strikes = 0
         self.bucket = TokenBucket(rate=settings.SIGNALING_RATE_PER_SECOND, burst=settings.SIGNALING_RATE_BURST)
-        user_id = self.user.pk if self.user.is_authenticated else None
-        refusal = await join_refusal(user_id=user_id, address=client_address(self.scope))
-        token = self.scope["url_route"]["kwargs"]["token"]
-        if refusal:
-            entry = admission = None
-        else:
-            entry = await database_sync_to_async(room_enter)(
-                token=token, user=self.user, channel_name=self.channel_name
-            )
-            admission = entry.admission
+        entry = await database_sync_to_async(room_enter)(
+            token=self.scope["url_route"]["kwargs"]["token"],
+            session_key=session_key(self.scope),
+            address=client_address(self.scope),
+            channel_name=self.channel_name,
+        )
+        self.user, refusal, admission = entry.user, entry.refusal, entry.admission
+        if admission is not None:
             # Set before accept(): a socket gone during the handshake still leaves the room (see __call__).
             self.consultation, self.role = admission.consultation, admission.role
             self.joined = entry.join is not None
@@ -138,7 +251,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         join, timer = entry.join, entry.timer
         self.peer_channel = join.peer_channel
         self.peer_heard_at = time.monotonic()
-        self.heartbeat = asyncio.create_task(self._heartbeat())
+        start_heartbeat()
         if join.replaced_channel:
             await self._send_event(join.replaced_channel, {"type": "room.replaced"})
         if self.peer_channel:
@@ -163,28 +276,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.peer_check = None
         await self._peer_gone(channel)
 
-    async def _heartbeat(self) -> None:
-        """Ping the other member's connection, report it gone once silent, and keep our own presence fresh."""
-        refreshed = time.monotonic()
-        while self.joined:
-            await asyncio.sleep(settings.SIGNALING_HEARTBEAT_SECONDS)
-            try:
-                if self.peer_channel:
-                    if time.monotonic() - self.peer_heard_at > settings.SIGNALING_PEER_TIMEOUT_SECONDS:
-                        await self._peer_gone(self.peer_channel)
-                    else:
-                        await self._to_peer({"type": "room.ping", "channel": self.channel_name})
-                if time.monotonic() - refreshed >= settings.SIGNALING_PRESENCE_REFRESH_SECONDS:
-                    refreshed = time.monotonic()
-                    still_here = await database_sync_to_async(room_member_seen)(
-                        consultation=self.consultation, user=self.user, channel_name=self.channel_name
-                    )
-                    if not still_here and not self.replaced:
-                        # The other member's server reported us gone: rejoining puts us back in the room.
-                        await self.close(code=CLOSE_RECONNECT, reason="Reconnecting to the room.")
-                        return
-            except Exception:  # Redis or the database failing for a moment: try again on the next beat
-                logger.warning("The room's heartbeat failed.", exc_info=True)
+    async def beat(self) -> None:
+        """Ping a peer in another process (one in this process needs none: it cannot die without this one,
+        and however its connection ends, it says so); report it gone once silent or its inbox full."""
+        channel = self.peer_channel
+        if not self.joined or not channel or channel in LOCAL_CONNECTIONS:
+            return
+        silent = time.monotonic() - self.peer_heard_at > settings.SIGNALING_PEER_TIMEOUT_SECONDS
+        if silent or not await self._send_event(channel, {"type": "room.ping", "channel": self.channel_name}):
+            await self.deliver({"type": "room.peer_silent", "channel": channel})
 
     async def _peer_gone(self, channel: str) -> None:
         """The other member's connection vanished without a goodbye (its process died, its inbox is full):
@@ -203,9 +303,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.joined:
             return
         self.joined = False
-        for task in (self.peer_check, self.heartbeat):
-            if task and task is not asyncio.current_task():
-                task.cancel()
+        if self.peer_check and self.peer_check is not asyncio.current_task():
+            self.peer_check.cancel()
         await database_sync_to_async(room_member_disconnect)(
             consultation=self.consultation, user=self.user, channel_name=self.channel_name
         )
@@ -218,6 +317,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _send_event(self, channel: str, event: dict) -> bool:
         """Send to another connection's channel; False when its inbox is full (nobody is reading it)."""
+        here = LOCAL_CONNECTIONS.get(channel)
+        if here is not None:
+            await here.deliver(event)
+            return True
         try:
             await self.channel_layer.send(channel, event)
         except ChannelFull:
@@ -298,6 +401,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def room_ping(self, event: dict) -> None:
         if event["channel"] == self.peer_channel:
             self.peer_heard_at = time.monotonic()
+
+    async def room_peer_silent(self, event: dict) -> None:
+        """From this connection's heartbeat (see beat): the peer in another process stopped answering."""
+        await self._peer_gone(event["channel"])
 
     async def room_dropped(self, event: dict) -> None:
         """The other member's server stopped hearing from us and reported us gone: rejoin to be in the room again."""

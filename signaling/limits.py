@@ -1,7 +1,8 @@
 """Join limits: how often one member, and one client address, may open a room's WebSocket.
 
 Each join costs a row lock and a few queries; a page reconnects with backoff (at most a few joins a minute),
-so a member or an address far above that is a loop or a script, refused with a reason before any query.
+so a member or an address far above that is a loop or a script, refused with a reason before the room is
+touched (only the session is read, to know the member).
 Counts live in the cache (Redis, shared by every process, when REDIS_URL is set), in fixed windows. An
 address is kept only as a keyed hash: the signaling path stores no IP address.
 """
@@ -19,34 +20,11 @@ from django.core.cache import cache
 logger = logging.getLogger(__name__)
 
 
-def client_address(scope: dict) -> str:
-    """The connecting client's address, as the login limits see it (the same trusted-proxy settings).
-
-    Behind the proxy: the header it sets (ALLAUTH_TRUSTED_CLIENT_IP_HEADER), or the entry in X-Forwarded-For
-    that the trusted proxies (ALLAUTH_TRUSTED_PROXY_COUNT) appended. Without them, the socket's peer address,
-    since the headers are then anyone's to forge.
-    """
-    headers = dict(scope.get("headers") or [])
-    header = getattr(settings, "ALLAUTH_TRUSTED_CLIENT_IP_HEADER", None)
-    if header:
-        value = headers.get(header.lower().encode("latin-1"), b"").decode("latin-1").strip()
-        if value:
-            return value
-    proxies = getattr(settings, "ALLAUTH_TRUSTED_PROXY_COUNT", 0) or 0
-    if proxies:
-        forwarded = [part.strip() for part in headers.get(b"x-forwarded-for", b"").decode("latin-1").split(",")]
-        forwarded = [part for part in forwarded if part]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    client = scope.get("client") or ("", 0)
-    return str(client[0])
-
-
 def _address_key(address: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-async def join_refusal(*, user_id: int | None, address: str) -> str:
+def join_refusal(*, user_id: int | None, address: str) -> str:
     """Count this join; "" if it may go ahead, else the reason shown to the person (and the close reason)."""
     window = settings.SIGNALING_JOIN_WINDOW_SECONDS
     bucket = int(time.time() // window)
@@ -56,8 +34,8 @@ async def join_refusal(*, user_id: int | None, address: str) -> str:
     for key, limit in checks:
         name = f"signaling:joins:{key}:{bucket}"
         try:
-            await cache.aadd(name, 0, timeout=window * 2)
-            count = await cache.aincr(name)
+            cache.add(name, 0, timeout=window * 2)
+            count = cache.incr(name)
         except Exception:  # the cache (Redis) is down for a moment: a limit must not keep people out of their call
             logger.warning("Join limits are not counted: the cache failed.", exc_info=True)
             return ""

@@ -4,30 +4,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser
+
 from accounts.models import User
+from accounts.selectors import session_user
 from sessions_app.models import Consultation
 from sessions_app.selectors import RoomAdmission, room_admission, room_timer_state
 from sessions_app.services import RoomJoin, consultation_go_live, room_member_connect
 
+from .limits import join_refusal
+
 
 @dataclass(frozen=True)
 class RoomEntry:
-    admission: RoomAdmission
+    user: User | AnonymousUser
+    refusal: str  # too many joins: the reason shown; "" otherwise
+    admission: RoomAdmission | None  # None when refused for too many joins
     join: RoomJoin | None  # None when refused
     timer: dict | None
 
 
-def room_enter(*, token: str, user: User, channel_name: str) -> RoomEntry:
-    """Admit (the room page's own rule), record this connection as the member's one, and read the timer.
+def room_enter(*, token: str, session_key: str | None, address: str, channel_name: str) -> RoomEntry:
+    """Who is joining (their session), the join limits, admission (the room page's own rule), this
+    connection recorded as the member's one, and the timer.
 
-    One call instead of three: each database_sync_to_async call is a hop into Channels' database thread
-    and, without a connection pool, a new PostgreSQL session (with its catalog reads) opened and closed.
+    One call instead of four: each database_sync_to_async call is a hop into Channels' one database
+    thread, which every connection of the process queues for.
     """
+    user = session_user(session_key=session_key)
+    refusal = join_refusal(user_id=user.pk if user.is_authenticated else None, address=address)
+    if refusal:
+        return RoomEntry(user=user, refusal=refusal, admission=None, join=None, timer=None)
     admission = room_admission(token=token, user=user)
     if not admission.allowed:
-        return RoomEntry(admission=admission, join=None, timer=None)
+        return RoomEntry(user=user, refusal="", admission=admission, join=None, timer=None)
     join = room_member_connect(consultation=admission.consultation, user=user, channel_name=channel_name)
-    return RoomEntry(admission=admission, join=join, timer=room_timer_state(consultation_id=admission.consultation.pk))
+    timer = room_timer_state(consultation_id=admission.consultation.pk)
+    return RoomEntry(user=user, refusal="", admission=admission, join=join, timer=timer)
 
 
 def room_go_live(*, consultation: Consultation) -> dict | None:

@@ -71,16 +71,22 @@ def room_member_connect(*, consultation: Consultation, user: User, channel_name:
     return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field))
 
 
-def room_member_seen(*, consultation: Consultation, user: User, channel_name: str) -> bool:
-    """The connection is alive: refresh its time. False if it is no longer the member's connection."""
-    role = consultation.member_role(user)
-    if role is None:
-        return False
-    return bool(
-        Consultation.objects.filter(pk=consultation.pk, **{channel_field(role): channel_name}).update(
-            **{seen_field(role): timezone.now()}
-        )
-    )
+def room_members_seen(*, channel_names: list[str]) -> set[str]:
+    """These connections (one server process's) are alive: refresh their presence, in one statement per
+    role and per 500 connections. Returns those still recorded as a member's connection; the others were
+    replaced by another tab or reported gone by the other member's server."""
+    now = timezone.now()
+    recorded: set[str] = set()
+    for start in range(0, len(channel_names), 500):
+        chunk = channel_names[start : start + 500]
+        for role in ("sme", "client"):
+            field = channel_field(role)
+            rows = Consultation.objects.filter(**{f"{field}__in": chunk})
+            found = list(rows.values_list(field, flat=True))
+            if found:
+                rows.update(**{seen_field(role): now})
+                recorded.update(found)
+    return recorded
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from sessions_app.services import (
     consultations_expire_due,
     consultations_remind_due,
     room_member_connect,
-    room_member_seen,
+    room_members_seen,
 )
 from tests.factories import make_client, make_consultation, make_ready_consultation, make_sme
 
@@ -309,8 +309,9 @@ def test_joining_ignores_a_peer_whose_presence_went_stale(settings):
     assert join.peer_channel == ""
     assert Consultation.objects.get(pk=consultation.pk).client_channel == ""
     # A live connection keeps its presence fresh; a replaced or forgotten one learns it is no longer there.
-    assert room_member_seen(consultation=consultation, user=consultation.sme, channel_name="b") is True
-    assert room_member_seen(consultation=consultation, user=consultation.sme, channel_name="a") is False
+    Consultation.objects.filter(pk=consultation.pk).update(sme_seen_at=timezone.now() - timedelta(minutes=4))
+    assert room_members_seen(channel_names=["a", "b"]) == {"b"}
+    assert Consultation.objects.get(pk=consultation.pk).sme_seen_at > timezone.now() - timedelta(minutes=1)
 
 
 def test_a_member_who_rejoined_after_housekeeping_looked_is_not_cut_off(settings):

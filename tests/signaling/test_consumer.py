@@ -139,6 +139,7 @@ async def test_members_are_welcomed_with_role_timer_and_presence(room):
     [
         ("stranger", "not_member", 4403),
         ("anonymous", "login", 4401),
+        ("logged_out_by_a_password_change", "login", 4401),
         ("bad_token", "not_found", 4404),
         ("cancelled", "closed", 4410),
         ("disqualified", "sme_not_allowed", 4451),
@@ -155,6 +156,9 @@ async def test_everyone_else_is_refused_with_a_code_and_a_reason(room, who, code
             cookie = session_cookie(make_client())
         elif who == "anonymous":
             cookie = None
+        elif who == "logged_out_by_a_password_change":
+            consultation.sme.set_password("a-new-password-2026")  # every older session is logged out
+            consultation.sme.save()
         elif who == "bad_token":
             token = "x" * 43
         elif who == "cancelled":
@@ -466,6 +470,22 @@ async def test_a_member_reported_gone_by_mistake_rejoins(room, layer, settings):
     saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
     await get_channel_layer().send(saved.client_channel, {"type": "room.dropped"})
     await expect_close(client, 4012)
+    await close_all(sme, client)
+
+
+async def test_presence_is_refreshed_for_the_whole_process_and_a_forgotten_member_rejoins(room, layer, settings):
+    """The process refreshes its connections' presence together; one whose record was cleared (the other
+    member's server reported it gone) is told to rejoin, while the other stays."""
+    settings.SIGNALING_HEARTBEAT_SECONDS, settings.SIGNALING_PRESENCE_REFRESH_SECONDS = 0.2, 0.5
+    consultation = room[0]
+    sme, client = await join_both(room)
+    long_ago = timezone.now() - timedelta(minutes=10)
+    await database_sync_to_async(Consultation.objects.filter(pk=consultation.pk).update)(
+        client_channel="", sme_seen_at=long_ago
+    )
+    await expect_close(client, 4012)
+    saved = await database_sync_to_async(Consultation.objects.get)(pk=consultation.pk)
+    assert saved.sme_channel and saved.sme_seen_at > long_ago  # refreshed, and still connected
     await close_all(sme, client)
 
 
