@@ -28,6 +28,7 @@ export class Call {
     this.config = { iceServers: [], iceTransportPolicy: "all" };
     this.certificate = null;
     this.queue = Promise.resolve();
+    this.closed = new Promise((resolve) => { this.markClosed = resolve; }); // settles when this.pc is closed
     this.timers = [];
     media.ontrackchange = (kind, track) => this.replaceTrack(kind, track);
   }
@@ -102,9 +103,15 @@ export class Call {
     }
   }
 
-  // Frames relayed from the other browser, handled strictly one after the other.
+  // Frames relayed from the other browser, handled strictly one after the other. A step still waiting
+  // on a connection that has been closed since is given up: a closed RTCPeerConnection may never settle
+  // the promises it had pending (WebRTC's "abort these steps"), and every later frame, the next
+  // connection's offer among them, would wait behind it for ever.
   handle(frame) {
-    this.queue = this.queue.then(() => this.handleNow(frame)).catch((error) => console.warn("Signaling step failed", error.name));
+    this.queue = this.queue.then(() => {
+      const step = this.handleNow(frame).catch((error) => console.warn("Signaling step failed", error.name));
+      return Promise.race([step, this.closed]);
+    });
     return this.queue;
   }
 
@@ -117,11 +124,11 @@ export class Call {
       if (this.ignoreOffer) return;
       if (frame.type === "answer" && pc.signalingState !== "have-local-offer") return; // a stale answer
       await pc.setRemoteDescription({ type: frame.type, sdp: frame.sdp });
-      if (frame.type === "offer") {
+      if (frame.type === "offer" && pc === this.pc) {
         if (this.waitingForFirstOffer) this.attachLocalTracks();
         this.waitingForFirstOffer = false;
         await pc.setLocalDescription();
-        this.send({ type: "answer", sdp: pc.localDescription.sdp });
+        if (pc === this.pc) this.send({ type: "answer", sdp: pc.localDescription.sdp });
       }
     } else if (frame.type === "candidate") {
       if (!this.pc || !frame.candidate) return;
@@ -245,6 +252,8 @@ export class Call {
       this.pc.close();
       this.pc = null;
       this.events.onroute(null);
+      this.markClosed();
+      this.closed = new Promise((resolve) => { this.markClosed = resolve; });
     }
     this.remoteVideo.srcObject = null;
   }
