@@ -4,7 +4,9 @@ channels-redis sends every message through Redis, even when sender and receiver 
 process: four Redis round trips to send, one more to receive, and the process's one shared Redis list
 counts against the channel capacity. nginx sends both members of a room to the same daphne process
 (deploy/nginx.conf hashes the room's URL), so almost all of a call's frames stay in one process; with
-this layer Redis carries only what crosses processes.
+this layer Redis carries only what crosses processes. (The room's consumers already hand events to a
+connection of their own process over in memory, signaling/consumers.py; this layer does the same for any
+consumer, and reads Redis with one task per process.)
 
 Order is kept per sender: a channel is either this process's (every message to it goes in memory,
 from the moment its name exists) or another's (every message goes through Redis), never both.

@@ -1,12 +1,17 @@
 """The room's WebSocket: admits the two members, relays their signaling to each other, sends presence and timer.
 
-Admission is one database call (room_enter). The relay path touches no database: each consumer keeps the other
-member's channel name in memory, learnt at connect time and kept current by the peer's own join/leave events.
-Nothing received is ever logged or stored; only the closed set of validated fields is forwarded.
+Admission is one database call (room_enter: the session, the join limits, the room's rule, the presence).
+The relay path touches no database: each consumer keeps the other member's channel name in memory, learnt at
+connect time and kept current by the peer's own join/leave events. Nothing received is ever logged or stored;
+only the closed set of validated fields is forwarded.
 
-A member can vanish without a goodbye (its server process killed, its machine lost): the two connections
-ping each other, and one whose inbox is full or that stays silent is reported gone. However a consumer ends,
-even by an exception, its presence is cleared and its peer told (see __call__).
+Both members of a room are normally in the same process (nginx hashes the room's URL), so an event for a
+connection of this process is handed over in memory (LOCAL_CONNECTIONS, deliver); the channel layer carries
+only what crosses processes. Each connection handles one event at a time, whoever delivers it (`turn`).
+
+A member can vanish without a goodbye (its server process killed, its machine lost): a connection pings a
+peer in another process, and one whose inbox is full or that stays silent is reported gone. However a
+consumer ends, even by an exception, its presence is cleared and its peer told (see __call__).
 """
 
 from __future__ import annotations

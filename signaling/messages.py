@@ -111,11 +111,13 @@ def parse_frame(text: str | None, *, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
     """
     if not isinstance(text, str):
         raise FrameError("not_text", "Send JSON text frames, not binary ones.")
-    if len(text) > max_bytes:
+    if len(text) > max_bytes:  # before encoding it: no work for a huge frame
         raise FrameError("too_large", f"A frame may be at most {max_bytes // 1024} KiB.")
-    if not _is_utf8(text):
-        raise FrameError("not_text", "A frame must be valid UTF-8 text.")
-    if len(text.encode()) > max_bytes:
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        raise FrameError("not_text", "A frame must be valid UTF-8 text.") from None
+    if size > max_bytes:
         raise FrameError("too_large", f"A frame may be at most {max_bytes // 1024} KiB.")
     try:
         value = json.loads(text)
