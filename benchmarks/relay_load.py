@@ -2,7 +2,8 @@
 
     python benchmarks/relay_load.py [--rooms 100,500,1000] [--seconds 5] [--targets bare,peerjs,memory,...]
 
-For each room count and each relay, a fresh server (bound to 127.0.0.1 only) admits 2 x N sockets;
+For each room count and each relay, a fresh server (bound to 127.0.0.1 only, pinned to core 0 while this
+generator runs on core 1; two daphne get a core each) admits 2 x N sockets;
 each room then sends an offer, an answer and 20 candidates each way at once (the burst), then one
 candidate a second per socket for --seconds (the steady phase), and waits at most --drain seconds for
 what is still on its way. Everything stops by itself. The relays, each run in the same invocation:
