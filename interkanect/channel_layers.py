@@ -118,11 +118,22 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
                 continue
             inbox.put_nowait(message)
 
+    async def _brpop_with_clean(self, index, channel, timeout):
+        """channels-redis's one blocking read (at most brpop_timeout, 5 s), refused to a task asked to stop.
+
+        A cancellation can be lost inside redis-py's read (seen on Python 3.11: the task stays "cancelling"
+        and channels-redis's receive_single reads again, for ever, so a test's event loop waited on it at
+        teardown). Honoured here, before each read, the reader ends within one blocking wait."""
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError()
+        return await super()._brpop_with_clean(index, channel, timeout)
+
     async def flush(self) -> None:
         """Tests' reset: forget this process's channels and stop reading from Redis."""
         self._inboxes.clear()
         reader, self._reader = self._reader, None
         if reader is not None and not reader.done() and reader.get_loop() is asyncio.get_running_loop():
             reader.cancel()
-            await asyncio.wait([reader], timeout=5)
+            await asyncio.wait([reader], timeout=self.brpop_timeout + 1)
         await super().flush()

@@ -134,3 +134,22 @@ async def test_with_redis_unreachable_messages_within_the_process_still_arrive(c
     assert (await asyncio.wait_for(waiting, 2))["text"] == "still here"
     assert "retrying" in caplog.text
     layer._reader.cancel()
+
+
+@needs_redis
+async def test_a_reader_whose_cancellation_was_lost_still_stops(prefix):
+    """redis-py can lose a cancellation mid-read (the task stays "cancelling"); the next read refuses."""
+    layer = make_layer(prefix)
+    process_list = layer.non_local_name(await layer.new_channel())
+
+    async def lost_cancellation_then_read():
+        asyncio.current_task().cancel()
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            pass  # swallowed, as inside redis-py: the task is still "cancelling"
+        await layer.receive_single(process_list)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(lost_cancellation_then_read(), timeout=layer.brpop_timeout + 3)
+    await layer.flush()
