@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from copy import deepcopy
 
 from channels.exceptions import ChannelFull
@@ -26,13 +27,40 @@ from channels_redis.core import RedisChannelLayer
 SWEEP_SECONDS = 1.0
 logger = logging.getLogger(__name__)
 
+# A consumer that takes its messages as they are sent (see attach): called in the sender's task, or the
+# Redis reader's, so it must not wait long; it raises ChannelFull when it cannot take more.
+Handler = Callable[[dict], Awaitable[None]]
+
 
 class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
     """Channels' in-memory layer (one process, development and tests), sweeping out expired messages at most
     once a second: Channels sweeps on every receive, going through every channel, so each relayed frame cost
-    time in proportion to the number of connected sockets."""
+    time in proportion to the number of connected sockets. A consumer may also attach a handler instead of
+    receiving (see LocalFirstRedisChannelLayer.attach)."""
 
     _swept_at = 0.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._handlers: dict[str, Handler] = {}
+
+    def attach(self, channel: str, handler: Handler) -> None:
+        self._handlers[channel] = handler
+
+    def detach(self, channel: str) -> None:
+        self._handlers.pop(channel, None)
+
+    async def send(self, channel: str, message: dict) -> None:
+        handler = self._handlers.get(channel)
+        if handler is None:
+            await super().send(channel, message)
+            return
+        assert isinstance(message, dict), "message is not a dict"
+        await handler(deepcopy(message))  # the receiver gets its own copy, as Channels' own layer does
+
+    async def flush(self) -> None:
+        self._handlers.clear()
+        await super().flush()
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -50,42 +78,60 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
     reads that list and hands each message to its channel's inbox; a consumer's receive() only waits on
     its inbox. A consumer that ends stops nothing in Redis (cancelling a blocking Redis read half way
     could leave it running, and a test's event loop waiting for it at teardown).
+
+    A consumer may attach a handler to its channel instead of receiving: every message is then handed to
+    it as it arrives, with no inbox and no task of its own waiting on one (the room's consumers do, see
+    signaling/consumers.py: a queue and a waiting task cost each connection about 4 KB).
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # This process's channels that are still received: name -> its inbox, fed in memory by send()
-        # and by the reader (messages from other processes).
-        self._inboxes: dict[str, asyncio.Queue] = {}
+        # and by the reader (messages from other processes), or the handler attached to it.
+        self._local: dict[str, asyncio.Queue | Handler] = {}
         self._reader: asyncio.Task | None = None
 
     async def new_channel(self, prefix: str = "specific") -> str:
         channel = await super().new_channel(prefix)
         # Before anyone can learn the name, so no message to it ever goes the other way.
-        self._inboxes[channel] = asyncio.Queue()  # bounded in send() and by the reader
+        self._local[channel] = asyncio.Queue()  # bounded in send() and by the reader
         return channel
 
+    def attach(self, channel: str, handler: Handler) -> None:
+        """Hand this channel's messages to `handler` instead of its inbox; call it before the channel's
+        name is given to anyone (its inbox is dropped, with anything in it)."""
+        self._local[channel] = handler
+        self._start_reader()
+
+    def detach(self, channel: str) -> None:
+        """The consumer has ended: later messages to its channel are dropped."""
+        self._local.pop(channel, None)
+
     async def send(self, channel: str, message: dict) -> None:
-        inbox = self._inboxes.get(channel)
-        if inbox is None:
+        local = self._local.get(channel)
+        if local is None:
             await super().send(channel, message)
             return
         assert isinstance(message, dict), "message is not a dict"
-        if inbox.qsize() >= self.get_capacity(channel):
+        if not isinstance(local, asyncio.Queue):
+            await local(deepcopy(message))  # the receiver gets its own copy, as through Redis
+            return
+        if local.qsize() >= self.get_capacity(channel):
             raise ChannelFull()
-        inbox.put_nowait(deepcopy(message))  # the receiver gets its own copy, as through Redis
+        local.put_nowait(deepcopy(message))
 
     async def receive(self, channel: str) -> dict:
-        inbox = self._inboxes.get(channel)
+        inbox = self._local.get(channel)
         if inbox is None:
             return await super().receive(channel)
+        assert isinstance(inbox, asyncio.Queue), "a channel with a handler attached is not received"
         self._start_reader()
         try:
             return await inbox.get()
         except asyncio.CancelledError:
             # Channels cancels a consumer's receive when the consumer ends: forget the channel, so later
             # messages to it are dropped by the reader, or go to Redis and expire there.
-            self._inboxes.pop(channel, None)
+            self._local.pop(channel, None)
             raise
 
     def _start_reader(self) -> None:
@@ -110,13 +156,21 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
                 await asyncio.sleep(1)
                 continue
             failing = False
-            inbox = self._inboxes.get(channel)
-            if inbox is None:
+            local = self._local.get(channel)
+            if local is None:
                 continue  # its consumer has ended
-            if inbox.qsize() >= self.get_capacity(channel):
+            if not isinstance(local, asyncio.Queue):
+                try:
+                    await local(message)
+                except ChannelFull:
+                    logger.warning("A consumer cannot take more messages (it is stuck): a message is dropped.")
+                except Exception:
+                    logger.exception("A consumer's handler failed on a message from another process.")
+                continue
+            if local.qsize() >= self.get_capacity(channel):
                 logger.warning("A channel's inbox is full (its consumer is stuck): a message is dropped.")
                 continue
-            inbox.put_nowait(message)
+            local.put_nowait(message)
 
     async def _brpop_with_clean(self, index, channel, timeout):
         """channels-redis's one blocking read (at most brpop_timeout, 5 s), refused to a task asked to stop.
@@ -131,7 +185,7 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
 
     async def flush(self) -> None:
         """Tests' reset: forget this process's channels and stop reading from Redis."""
-        self._inboxes.clear()
+        self._local.clear()
         reader, self._reader = self._reader, None
         if reader is not None and not reader.done() and reader.get_loop() is asyncio.get_running_loop():
             reader.cancel()

@@ -33,7 +33,7 @@ from sessions_app.services import (
     consultation_complete,
     consultation_extension_answer,
     consultation_extension_propose,
-    room_member_disconnect,
+    room_member_left,
     room_members_seen,
 )
 
@@ -52,7 +52,7 @@ from .messages import (
     parse_frame,
     server_frame,
 )
-from .services import room_enter, room_go_live
+from .services import room_enter, room_go_live, room_member_act
 from .turn import ice_servers
 
 logger = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ IMMEDIATE_EVENTS = frozenset({"room.relay", "room.ping", "room.server_frame"})
 
 class TokenBucket:
     """Allows `burst` frames at once and `rate` a second after that."""
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")  # one per connection
 
     def __init__(self, *, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, burst
@@ -127,6 +129,8 @@ def _close_reason(text: str) -> str:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
+    """One member's connection to a room. It keeps ids, not model instances (see signaling/services.py)."""
+
     # Class defaults, so the cleanup in __call__ works however early the consumer ends.
     joined = False
     replaced = False
@@ -140,22 +144,31 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.scope, self.base_send = scope, send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         self.channel_name = await self.channel_layer.new_channel()
+        self.capacity = getattr(self.channel_layer, "capacity", 100)
         self.turn = asyncio.Lock()  # one event at a time, whoever delivers it
         self.task = asyncio.current_task()
         self.failure: BaseException | None = None
-        self.queued = 0  # events handed over by this process's other connections, not yet handled
+        self.queued = 0  # events delivered (see deliver) and not yet handled
         self.handing_over: set[asyncio.Task] = set()
         LOCAL_CONNECTIONS[self.channel_name] = self
-        reader = asyncio.create_task(self._read_channel_layer())
+        # The app's channel layers hand events from other processes to deliver() as they arrive; another
+        # layer (channels-redis's own, compared in benchmarks/relay_load.py) is read by a task.
+        attached = hasattr(self.channel_layer, "attach")
+        if attached:
+            self.channel_layer.attach(self.channel_name, self.deliver)
+        reader = None if attached else asyncio.create_task(self._read_channel_layer())
         try:
             await self._run(receive)
         except StopConsumer:
             pass
         finally:
             LOCAL_CONNECTIONS.pop(self.channel_name, None)
-            for task in (reader, *self.handing_over):
+            if attached:
+                self.channel_layer.detach(self.channel_name)
+            tasks = [*self.handing_over, *([reader] if reader else [])]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(reader, *self.handing_over, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             try:
                 await self._leave()
             except Exception:  # the database or Redis is down too: the presence expires by itself
@@ -182,23 +195,27 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.task.cancel()
 
     async def _read_channel_layer(self) -> None:
-        """Events from other processes' connections (in-process ones are handed over, see deliver)."""
-        try:
-            while True:
-                event = await self.channel_layer.receive(self.channel_name)
-                async with self.turn:
-                    await self.dispatch(event)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as error:
-            self._fail(error)
+        """Events from other processes' connections, for a channel layer that cannot attach (see __call__)."""
+        while True:
+            event = await self.channel_layer.receive(self.channel_name)
+            try:
+                await self.deliver(event)
+            except ChannelFull:
+                logger.warning("A room connection cannot take more events (it is stuck): one is dropped.")
 
     async def deliver(self, event: dict) -> None:
-        """An event from another connection of this process, in the order that connection sent it."""
+        """An event for this connection, in the order its sender sent it: from another connection of this
+        process, or from the channel layer (another process's). Raises ChannelFull when `capacity` events
+        are waiting already (this connection is stuck)."""
         if event["type"] in IMMEDIATE_EVENTS and not self.queued and not self.turn.locked():
-            async with self.turn:  # free, so this does not wait
-                await self.dispatch(event)
+            try:
+                async with self.turn:  # free, so this does not wait
+                    await self.dispatch(event)
+            except Exception as error:  # this connection's failure ends this consumer, never the sender
+                self._fail(error)
             return
+        if self.queued >= self.capacity:
+            raise ChannelFull()
         # Anything else, or anything behind it, runs in turn in a task of its own: a handler that waits on
         # the database or fails must not hold up or end the sender.
         self.queued += 1
@@ -237,11 +254,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             address=client_address(self.scope),
             channel_name=self.channel_name,
         )
-        self.user, refusal, admission = entry.user, entry.refusal, entry.admission
-        if admission is not None:
+        refusal, admission = entry.refusal, entry.admission
+        if admission is not None and entry.join is not None:
             # Set before accept(): a socket gone during the handshake still leaves the room (see __call__).
-            self.consultation, self.role = admission.consultation, admission.role
-            self.joined = entry.join is not None
+            self.consultation_id, self.user_id, self.role = admission.consultation.pk, entry.user.pk, admission.role
+            self.joined = True
         # Accept first, even to refuse: a refusal before the handshake reaches the page as a bare 1006,
         # while an error frame and a close code with a reason let the page say what happened.
         await self.accept()
@@ -297,9 +314,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.joined or channel != self.peer_channel:
             return
         self.peer_channel = ""
-        peer = self.consultation.client if self.role == "sme" else self.consultation.sme
-        await database_sync_to_async(room_member_disconnect)(
-            consultation=self.consultation, user=peer, channel_name=channel
+        await database_sync_to_async(room_member_left)(
+            consultation_id=self.consultation_id, role="client" if self.role == "sme" else "sme", channel_name=channel
         )
         await self._send_event(channel, {"type": "room.dropped"})
         await self.send(server_frame("peer-left"))
@@ -310,8 +326,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         if self.peer_check and self.peer_check is not asyncio.current_task():
             self.peer_check.cancel()
-        await database_sync_to_async(room_member_disconnect)(
-            consultation=self.consultation, user=self.user, channel_name=self.channel_name
+        await database_sync_to_async(room_member_left)(
+            consultation_id=self.consultation_id, role=self.role, channel_name=self.channel_name
         )
         # A replaced tab says nothing: its successor already told the peer it joined.
         if self.peer_channel and not self.replaced:
@@ -323,11 +339,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def _send_event(self, channel: str, event: dict) -> bool:
         """Send to another connection's channel; False when its inbox is full (nobody is reading it)."""
         here = LOCAL_CONNECTIONS.get(channel)
-        if here is not None:
-            await here.deliver(event)
-            return True
         try:
-            await self.channel_layer.send(channel, event)
+            if here is not None:
+                await here.deliver(event)
+            else:
+                await self.channel_layer.send(channel, event)
         except ChannelFull:
             return False
         return True
@@ -365,23 +381,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _control(self, frame: Frame) -> None:
         """Requests the server acts on: extensions and the end of the consultation, through the services."""
+        act = database_sync_to_async(room_member_act)
+        member = {"consultation_id": self.consultation_id, "member_id": self.user_id}
         try:
             if frame.type == "extend-propose":
-                extension = await database_sync_to_async(consultation_extension_propose)(
-                    consultation=self.consultation, sme=self.user, minutes=frame.fields["minutes"]
+                extension = await act(
+                    consultation_extension_propose, **member, member_as="sme", minutes=frame.fields["minutes"]
                 )
                 await self._to_both(server_frame("extension", state="proposed", minutes=extension.minutes))
             elif frame.type == "extend-answer":
-                extension = await database_sync_to_async(consultation_extension_answer)(
-                    consultation=self.consultation, client=self.user, accept=frame.fields["accept"]
+                extension = await act(
+                    consultation_extension_answer, **member, member_as="client", accept=frame.fields["accept"]
                 )
                 await self._to_both(server_frame("extension", state=extension.state, minutes=extension.minutes))
-                timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation.pk)
+                timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation_id)
                 await self._to_both(server_frame("timer", **timer))
             elif frame.type == "end":
-                done = await database_sync_to_async(consultation_complete)(
-                    consultation=self.consultation, actor=self.user
-                )
+                done = await act(consultation_complete, **member, member_as="actor")
                 if not done:
                     raise ConsultationError(
                         "The consultation can be ended once you have both been connected.", code="not_live"
@@ -432,7 +448,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.peer_check:
             self.peer_check.cancel()
             self.peer_check = None
-        timer = await database_sync_to_async(room_go_live)(consultation=self.consultation)
+        timer = await database_sync_to_async(room_go_live)(consultation_id=self.consultation_id)
         if timer is not None:
             await self._to_both(server_frame("timer", **timer))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 
@@ -13,6 +15,8 @@ from sessions_app.selectors import RoomAdmission, room_admission, room_timer_sta
 from sessions_app.services import RoomJoin, consultation_go_live, room_member_connect
 
 from .limits import join_refusal
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,20 @@ def room_enter(*, token: str, session_key: str | None, address: str, channel_nam
     return RoomEntry(user=user, refusal="", admission=admission, join=join, timer=timer)
 
 
-def room_go_live(*, consultation: Consultation) -> dict | None:
+# A room connection keeps the ids of its consultation and member, not model instances (the consultation
+# with its two users and the SME's profile cost each connection about 4 KB); the calls below load them.
+
+
+def room_go_live(*, consultation_id: int) -> dict | None:
     """Both members are connected: the consultation goes live (once); the timer both show if it just did."""
-    if consultation_go_live(consultation=consultation):
-        return room_timer_state(consultation_id=consultation.pk)
+    if consultation_go_live(consultation=Consultation.objects.get(pk=consultation_id)):
+        return room_timer_state(consultation_id=consultation_id)
     return None
+
+
+def room_member_act(service: Callable[..., T], *, consultation_id: int, member_id: int, member_as: str, **fields) -> T:
+    """A lifecycle service (extension, end) for the room's consultation, acted by one of its members:
+    `member_as` is the service's name for that member (sme, client or actor)."""
+    consultation = Consultation.objects.select_related("sme", "client").get(pk=consultation_id)
+    member = consultation.sme if member_id == consultation.sme_id else consultation.client
+    return service(consultation=consultation, **{member_as: member}, **fields)

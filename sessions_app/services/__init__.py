@@ -59,7 +59,14 @@ from .refunds import (
     refund_send,
     refunds_send_due,
 )
-from .room import RoomJoin, consultation_go_live, room_member_connect, room_member_disconnect, room_members_seen
+from .room import (
+    RoomJoin,
+    consultation_go_live,
+    room_member_connect,
+    room_member_disconnect,
+    room_member_left,
+    room_members_seen,
+)
 
 __all__ = [
     "CANCEL_REASON",
@@ -110,6 +117,7 @@ __all__ = [
     "review_disqualify",
     "room_member_connect",
     "room_member_disconnect",
+    "room_member_left",
     "room_members_seen",
     "review_dismiss",
     "review_open_for_shared_paypal",

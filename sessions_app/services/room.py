@@ -95,9 +95,14 @@ def room_member_disconnect(*, consultation: Consultation, user: User, channel_na
     role = consultation.member_role(user)
     if role is None:
         return False
+    return room_member_left(consultation_id=consultation.pk, role=role, channel_name=channel_name)
+
+
+def room_member_left(*, consultation_id: int, role: str, channel_name: str) -> bool:
+    """room_member_disconnect by the ids a room connection keeps (it holds no model instances)."""
     field = channel_field(role)
-    Consultation.objects.filter(pk=consultation.pk, **{field: channel_name}).update(**{field: ""})
-    emptied = Consultation.objects.filter(pk=consultation.pk, sme_channel="", client_channel="").update(
+    Consultation.objects.filter(pk=consultation_id, **{field: channel_name}).update(**{field: ""})
+    emptied = Consultation.objects.filter(pk=consultation_id, sme_channel="", client_channel="").update(
         last_left_at=timezone.now()
     )
     return bool(emptied)

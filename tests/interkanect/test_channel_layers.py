@@ -99,12 +99,12 @@ async def test_a_channel_whose_consumer_ended_is_forgotten_and_its_late_messages
     waiting.cancel()  # what Channels does when the consumer ends
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert receiver not in there._inboxes
+    assert receiver not in there._local
     # A late message from another process is read and dropped; the process's other channels still get theirs.
     await here.send(receiver, {"type": "room.relay", "text": "too late"})
     await here.send(other, {"type": "room.relay", "text": "on time"})
     assert (await asyncio.wait_for(there.receive(other), 5))["text"] == "on time"
-    assert receiver not in there._inboxes
+    assert receiver not in there._local
     await there.flush()
     await here.flush()
 
@@ -153,3 +153,81 @@ async def test_a_reader_whose_cancellation_was_lost_still_stops(prefix):
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(lost_cancellation_then_read(), timeout=layer.brpop_timeout + 3)
     await layer.flush()
+
+
+class Handler:
+    """What a room connection attaches to its channel: takes messages as they come, until it is full."""
+
+    def __init__(self, capacity: int = 1000) -> None:
+        self.messages: list[dict] = []
+        self.capacity = capacity
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, message: dict) -> None:
+        if len(self.messages) >= self.capacity:
+            raise ChannelFull()
+        self.messages.append(message)
+        self.arrived.set()
+
+
+async def test_in_memory_an_attached_channel_gets_its_messages_at_once_in_order_and_none_after_detach():
+    layer = SweepingInMemoryChannelLayer()
+    receiver = await layer.new_channel()
+    handler = Handler()
+    layer.attach(receiver, handler)
+    message = {"type": "room.relay", "n": 0, "candidate": {"sdpMid": "0"}}
+    await layer.send(receiver, message)
+    message["candidate"]["sdpMid"] = "changed after sending"
+    for n in range(1, 50):
+        await layer.send(receiver, {"type": "room.relay", "n": n})
+    assert [m["n"] for m in handler.messages] == list(range(50))  # handed over by send itself, no receive
+    assert handler.messages[0]["candidate"] == {"sdpMid": "0"}  # its own copy
+    assert receiver not in layer.channels  # no queue kept for it
+    layer.detach(receiver)
+    await layer.send(receiver, {"type": "room.relay", "n": 50})
+    assert len(handler.messages) == 50
+
+
+@needs_redis
+async def test_an_attached_channel_gets_messages_from_its_own_and_other_processes(prefix):
+    here, there = make_layer(prefix), make_layer(prefix)
+    receiver = await there.new_channel()
+    handler = Handler()
+    there.attach(receiver, handler)
+    await there.send(receiver, {"type": "room.relay", "text": "local"})
+    assert [m["text"] for m in handler.messages] == ["local"]  # at once, in the sender's task
+    assert redis_keys(there) == []
+    await here.send(receiver, {"type": "room.relay", "text": "remote"})  # read by the process's reader
+    await asyncio.wait_for(_until(lambda: len(handler.messages) == 2), 5)
+    assert handler.messages[1]["text"] == "remote"
+    await there.flush()
+    await here.flush()
+
+
+@needs_redis
+async def test_a_full_or_detached_handler_drops_messages_from_other_processes_and_the_reader_goes_on(prefix, caplog):
+    here, there = make_layer(prefix), make_layer(prefix)
+    stuck, ended, other = await there.new_channel(), await there.new_channel(), await there.new_channel()
+    stuck_handler, ended_handler, other_handler = Handler(capacity=1), Handler(), Handler()
+    there.attach(stuck, stuck_handler)
+    there.attach(ended, ended_handler)
+    there.attach(other, other_handler)
+    there.detach(ended)
+    with pytest.raises(ChannelFull):  # within the process, the sender learns it
+        for n in range(2):
+            await there.send(stuck, {"type": "room.relay", "n": n})
+    await here.send(stuck, {"type": "room.relay", "n": 2})
+    await here.send(ended, {"type": "room.relay", "n": 3})
+    await here.send(other, {"type": "room.relay", "n": 4})
+    await asyncio.wait_for(other_handler.arrived.wait(), 5)
+    assert [m["n"] for m in stuck_handler.messages] == [0]
+    assert ended_handler.messages == []
+    assert [m["n"] for m in other_handler.messages] == [4]
+    assert "cannot take more messages" in caplog.text
+    await there.flush()
+    await here.flush()
+
+
+async def _until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.02)
