@@ -9,6 +9,9 @@ waits through: the page and its modules, camera and microphone, the socket's adm
 answer, ICE and the first decoded frame. (It used to start at each page's "welcome" frame, after all of
 the page's own start-up: both sides then measured only WebRTC's part and the ratio was about 1.)
 
+Both servers run in the production configuration (DJANGO_DEBUG=0: collected, hashed static files served
+from memory by WhiteNoise, no debug checks), as people get the room.
+
     python benchmarks/call_setup.py [--runs 10]
 
 Uses a throwaway SQLite database (or DATABASE_URL/REDIS_URL if set) and /usr/bin/chromium.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -111,7 +115,20 @@ def main() -> None:
     os.environ.setdefault("DJANGO_PASSWORD_HASHERS", "django.contrib.auth.hashers.MD5PasswordHasher")
     os.environ["DJANGO_EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
     os.environ["DJANGO_SETTINGS_MODULE"] = "interkanect.settings"
-    server_env = {**os.environ, "DJANGO_DEBUG": "1", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+    # One key for the server and this process, which writes the sessions the browsers log in with.
+    os.environ["DJANGO_SECRET_KEY"] = "call-setup-benchmark-" + secrets.token_hex(32)
+    server_env = {
+        **os.environ,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_STATIC_ROOT": str(work / "static"),
+        # Plain http on 127.0.0.1, without the proxy that terminates TLS in production.
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=server_env, check=True
+    )
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop here
 
     import django
