@@ -221,6 +221,30 @@ async def test_signaling_goes_to_the_other_member_only_and_unchanged(room):
     await close_all(sme, client)
 
 
+async def test_a_failure_writing_to_one_member_ends_only_that_members_connection(room, monkeypatch):
+    """A relayed frame is written by the sender's task (see deliver): the receiver's failure there ends the
+    receiver's connection, never the sender's, who is told the other person left and can go on."""
+    from signaling.consumers import RoomConsumer
+
+    sme, client = await join_both(room)
+    relay = RoomConsumer.room_relay
+
+    async def failing_for_the_sme(consumer, event):
+        if consumer.role == "sme":
+            raise RuntimeError("the SME's socket failed")
+        await relay(consumer, event)
+
+    monkeypatch.setattr(RoomConsumer, "room_relay", failing_for_the_sme)
+    await client.send_to(text_data=json.dumps({"type": "restart"}))
+    with pytest.raises(RuntimeError):
+        await sme.receive_output(timeout=2)
+    assert (await receive(client))["type"] == "peer-left"
+    monkeypatch.setattr(RoomConsumer, "room_relay", relay)
+    await client.send_to(text_data=json.dumps({"type": "restart"}))  # still connected: nobody to relay to
+    assert await client.receive_nothing(timeout=0.2)
+    await close_all(client)
+
+
 async def test_relay_makes_no_database_query(room):
     sme, client = await join_both(room)
 
