@@ -51,13 +51,19 @@ ws.onmessage = (event) => { queue = queue.then(() => handle(JSON.parse(event.dat
 document.body.dataset.ready = "true";
 """
 
+# Where call_setup.py's pages come from: a page of another site (the e-mail with the link, say).
+MAIL = b"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Mail</title></head>
+<body><p>Your consultation starts now.</p></body></html>"""
+
 _rooms: dict[str, list] = {}  # room path -> the (at most two) connected sockets' send functions
 
 
 async def application(scope, receive, send):
     if scope["type"] == "http":
         await receive()
-        body, kind = (SCRIPT, b"text/javascript") if scope["path"] == "/bare.js" else (PAGE, b"text/html")
+        body, kind = {"/bare.js": (SCRIPT, b"text/javascript"), "/mail": (MAIL, b"text/html")}.get(
+            scope["path"], (PAGE, b"text/html")
+        )
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", kind)]})
         await send({"type": "http.response.body", "body": body})
     elif scope["type"] == "websocket":
