@@ -67,14 +67,14 @@ def room():
 
 
 async def open_socket(
-    token: str, cookie: bytes | None, origin: bytes = ORIGIN, address: str = "192.0.2.1", headers=()
+    token: str, cookie: bytes | None, origin: bytes = ORIGIN, address: str = "192.0.2.1", headers=(), timeout=1
 ) -> WebsocketCommunicator:
     headers = [(b"origin", origin), (b"host", b"127.0.0.1"), *headers]
     if cookie:
         headers.append((b"cookie", cookie))
     communicator = WebsocketCommunicator(application, f"/ws/rooms/{token}/", headers=headers)
     communicator.scope["client"] = (address, 50000)
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=timeout)
     assert connected
     return communicator
 
@@ -194,6 +194,50 @@ async def test_a_page_from_another_site_cannot_open_the_socket(room):
     assert not connected
 
 
+@pytest.mark.skipif(
+    not django_settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
+    reason="SQLite takes one writer at a time: the room's database calls keep one thread there.",
+)
+async def test_a_room_held_up_in_the_database_holds_up_no_other_room():
+    """Joins run their database calls in parallel threads: one room's join waiting on a row lock (an admin
+    editing it, a slow transaction) must not keep every other room of the process waiting behind it."""
+    import threading
+
+    from django.db import connection, transaction
+
+    held, other = await database_sync_to_async(lambda: (make_ready_consultation(), make_ready_consultation()))()
+    held_cookie, other_cookie = await database_sync_to_async(
+        lambda: (session_cookie(held.sme), session_cookie(other.sme))
+    )()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        try:
+            with transaction.atomic():
+                Consultation.objects.select_for_update().get(pk=held.pk)
+                locked.set()
+                release.wait(15)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    try:
+        assert await asyncio.to_thread(locked.wait, 5)
+        # Its join waits for the row (the socket is accepted once admitted).
+        waiting = asyncio.create_task(open_socket(held.token, held_cookie, timeout=15))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        joined = await open_socket(other.token, other_cookie, address="192.0.2.2")
+        assert (await receive(joined))["type"] == "welcome"
+    finally:
+        release.set()
+        await asyncio.to_thread(holder.join, 15)
+    waiting = await waiting
+    assert (await receive(waiting, timeout=5))["type"] == "welcome"
+    await close_all(waiting, joined)
+
+
 # --- Relay ---
 
 
@@ -245,24 +289,19 @@ async def test_a_failure_writing_to_one_member_ends_only_that_members_connection
     await close_all(client)
 
 
-async def test_relay_makes_no_database_query(room):
+async def test_relay_makes_no_database_query(room, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
     sme, client = await join_both(room)
+    # Every query of the process, in whichever thread (the room's database calls run in threads of their own).
+    seen: list[str] = []
+    execute = CursorWrapper._execute_with_wrappers
 
-    @database_sync_to_async
-    def count_queries():
-        # The consumer's ORM calls all run on the one thread database_sync_to_async uses; watch it.
-        from django.db import connection
+    def watched(cursor, sql, *args, **kwargs):
+        seen.append(sql)
+        return execute(cursor, sql, *args, **kwargs)
 
-        seen: list[str] = []
-
-        def wrapper(execute, sql, params, many, context):
-            seen.append(sql)
-            return execute(sql, params, many, context)
-
-        connection.execute_wrappers.append(wrapper)
-        return seen
-
-    seen = await count_queries()
+    monkeypatch.setattr(CursorWrapper, "_execute_with_wrappers", watched)
     for n in range(20):
         await sme.send_to(text_data=json.dumps({"type": "offer", "sdp": f"v=0 {n}"}))
         assert (await receive(client))["sdp"] == f"v=0 {n}"
