@@ -25,5 +25,9 @@ class SharedClientRedisCache(RedisCache):
         with _clients_lock:
             client = _clients.get(key)
             if client is None:
-                client = _clients[key] = self._class(self._servers, **self._options)
+                client = self._class(self._servers, **self._options)
+                # Django makes a client's pools on first use, unlocked: made here, no two threads race to.
+                for write in (True, False):
+                    client.get_client(write=write)
+                _clients[key] = client
         return client

@@ -53,6 +53,9 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
     async def send(self, channel: str, message: dict) -> None:
         handler = self._handlers.get(channel)
         if handler is None:
+            # Swept here too: an attached channel is never received, so receive() alone would never sweep
+            # what is sent to channels nobody reads (a member's connection that has ended).
+            self._clean_expired()
             await super().send(channel, message)
             return
         assert isinstance(message, dict), "message is not a dict"
@@ -140,7 +143,8 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
             self._reader = loop.create_task(self._read_from_redis(), name="channel layer: reading from Redis")
 
     async def _read_from_redis(self) -> None:
-        """Messages from other processes, from this process's Redis list into the inboxes, in Redis's order.
+        """Messages from other processes, from this process's Redis list to the inboxes and attached handlers,
+        in Redis's order.
 
         Redis failing does not end any consumer: calls within this process go on, and the reader tries
         again every second (messages sent meanwhile wait in Redis until they expire)."""

@@ -72,9 +72,9 @@ def on_database(func):
 
     Channels runs every database call of the process in one thread, so each joining socket waited for all
     the others, mostly on PostgreSQL's round trips. These calls are safe to run at once: they are written
-    for several server processes (row locks, conditional updates, counts in Redis), and each thread keeps
-    its own pooled connection (at most DATABASE_THREADS, well under the pool's size). SQLite has one writer
-    at a time anyway, and keeps Channels' one thread."""
+    for several server processes (row locks, conditional updates, counts in Redis), and each call takes a
+    connection from the pool and gives it back (at most DATABASE_THREADS at once, well under the pool's
+    size). SQLite has one writer at a time anyway, and keeps Channels' one thread."""
     if DATABASE_EXECUTOR is None:
         return database_sync_to_async(func)
     return database_sync_to_async(func, thread_sensitive=False, executor=DATABASE_EXECUTOR)
@@ -130,18 +130,28 @@ async def _beat() -> None:
         joined = [consumer for consumer in LOCAL_CONNECTIONS.values() if consumer.joined]
         if not joined:
             return  # the next join starts it again
-        try:
-            for consumer in joined:
+        # Each connection on its own: one that is stuck (ChannelFull) or whose Redis send fails must not
+        # cost the others their pings or the presence refresh.
+        for consumer in joined:
+            try:
                 await consumer.beat()
-            if time.monotonic() - refreshed >= settings.SIGNALING_PRESENCE_REFRESH_SECONDS:
-                refreshed = time.monotonic()
-                names = [consumer.channel_name for consumer in joined]
-                recorded = await on_database(room_members_seen)(channel_names=names)
-                for consumer in joined:
-                    if consumer.joined and not consumer.replaced and consumer.channel_name not in recorded:
-                        await consumer.deliver({"type": "room.dropped"})
-        except Exception:  # Redis or the database failing for a moment: try again on the next beat
-            logger.warning("The room's heartbeat failed.", exc_info=True)
+            except Exception:  # Redis failing for a moment: try again on the next beat
+                logger.warning("A room connection's heartbeat failed.", exc_info=True)
+        if time.monotonic() - refreshed < settings.SIGNALING_PRESENCE_REFRESH_SECONDS:
+            continue
+        refreshed = time.monotonic()
+        try:
+            names = [consumer.channel_name for consumer in joined]
+            recorded = await on_database(room_members_seen)(channel_names=names)
+        except Exception:  # the database failing for a moment: try again on the next refresh
+            logger.warning("Refreshing the rooms' presence failed.", exc_info=True)
+            continue
+        for consumer in joined:
+            if consumer.joined and not consumer.replaced and consumer.channel_name not in recorded:
+                try:
+                    await consumer.deliver({"type": "room.dropped"})
+                except ChannelFull:
+                    logger.warning("A room connection that must rejoin is stuck: it is told at the next refresh.")
 
 
 def _close_reason(text: str) -> str:
@@ -198,13 +208,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _run(self, receive) -> None:
         """The socket's messages, one at a time. Channels' await_many_dispatch creates a task and an
-        asyncio.wait() per message to watch the socket and the channel layer at once; here the layer has
-        a reader of its own (_read_channel_layer), and the two take turns."""
+        asyncio.wait() per message to watch the socket and the channel layer at once; here the channel
+        layer hands events to deliver(), and both take turns."""
         try:
             while True:
                 message = await receive()
-                async with self.turn:
+                # Counted while waiting for the turn: asyncio.Lock says "unlocked" between a release and the
+                # moment the waiter it woke runs, and deliver() must not take that for "nobody is waiting".
+                self.queued += 1
+                try:
+                    await self.turn.acquire()
+                finally:
+                    self.queued -= 1
+                try:
                     await self.dispatch(message)
+                finally:
+                    self.turn.release()
         except asyncio.CancelledError:
             if self.failure is None:
                 raise
@@ -231,7 +250,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         are waiting already (this connection is stuck)."""
         if event["type"] in IMMEDIATE_EVENTS and not self.queued and not self.turn.locked():
             try:
-                async with self.turn:  # free, so this does not wait
+                async with self.turn:  # free and nobody waiting for it (see queued), so this does not wait
                     await self.dispatch(event)
             except Exception as error:  # this connection's failure ends this consumer, never the sender
                 self._fail(error)

@@ -12,7 +12,7 @@ from accounts.models import User
 from accounts.selectors import session_user
 from sessions_app.models import Consultation
 from sessions_app.selectors import RoomAdmission, room_admission, room_timer_state
-from sessions_app.services import RoomJoin, consultation_go_live, room_member_connect
+from sessions_app.services import ConsultationError, RoomJoin, consultation_go_live, room_member_connect
 
 from .limits import join_refusal
 
@@ -62,5 +62,7 @@ def room_member_act(service: Callable[..., T], *, consultation_id: int, member_i
     """A lifecycle service (extension, end) for the room's consultation, acted by one of its members:
     `member_as` is the service's name for that member (sme, client or actor)."""
     consultation = Consultation.objects.select_related("sme", "client").get(pk=consultation_id)
+    if member_id not in (consultation.sme_id, consultation.client_id):
+        raise ConsultationError("You are no longer a member of this consultation.", code="not_member")
     member = consultation.sme if member_id == consultation.sme_id else consultation.client
     return service(consultation=consultation, **{member_as: member}, **fields)

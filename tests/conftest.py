@@ -41,6 +41,38 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
         test_settings["TEST"]["NAME"] = None  # Django's shared-cache in-memory test database
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's, and before it drops the test database: the threads that ran database calls (asgiref's
+    one thread-sensitive thread, the room's database threads) give their connections back, or PostgreSQL
+    refuses to drop a database still in use."""
+    yield
+    _give_back_thread_connections()
+
+
+def _give_back_thread_connections() -> None:
+    import contextlib
+    import threading
+
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from signaling.consumers import DATABASE_EXECUTOR, DATABASE_THREADS
+
+    executors = [(SyncToAsync.single_thread_executor, 1)]
+    if DATABASE_EXECUTOR is not None:
+        executors.append((DATABASE_EXECUTOR, DATABASE_THREADS))
+    for executor, threads in executors:
+        barrier = threading.Barrier(threads)  # one call per thread: each waits until all threads have one
+
+        def close(_, barrier=barrier):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+            connections.close_all()
+
+        list(executor.map(close, range(threads)))
+
+
 @pytest.fixture(autouse=True)
 def _locmem_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
