@@ -27,18 +27,17 @@ from channels_redis.core import RedisChannelLayer
 SWEEP_SECONDS = 1.0
 logger = logging.getLogger(__name__)
 
-# A consumer that takes its messages as they are sent (see attach): called in the sender's task, or the
+# A consumer that takes its messages as they are sent (see Attachable): called in the sender's task, or the
 # Redis reader's, so it must not wait long; it raises ChannelFull when it cannot take more.
 Handler = Callable[[dict], Awaitable[None]]
 
 
-class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
-    """Channels' in-memory layer (one process, development and tests), sweeping out expired messages at most
-    once a second: Channels sweeps on every receive, going through every channel, so each relayed frame cost
-    time in proportion to the number of connected sockets. A consumer may also attach a handler instead of
-    receiving (see LocalFirstRedisChannelLayer.attach)."""
-
-    _swept_at = 0.0
+class Attachable:
+    """A consumer of this process may attach a handler to its channel instead of receiving: every message is
+    then handed to it as it is sent, with no queue and no task of its own waiting on one (the room's
+    consumers do, see signaling/consumers.py: a queue and a waiting task cost each connection about 4 KB).
+    Attach before the channel's name is given to anyone; detach when the consumer ends (later messages to
+    the channel then go where they would without a handler)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -50,20 +49,34 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
     def detach(self, channel: str) -> None:
         self._handlers.pop(channel, None)
 
-    async def send(self, channel: str, message: dict) -> None:
+    async def _hand_over(self, channel: str, message: dict) -> bool:
+        """Give the message to the channel's handler, if it has one (in its own copy, as a queue would)."""
         handler = self._handlers.get(channel)
         if handler is None:
-            # Swept here too: an attached channel is never received, so receive() alone would never sweep
-            # what is sent to channels nobody reads (a member's connection that has ended).
-            self._clean_expired()
-            await super().send(channel, message)
-            return
+            return False
         assert isinstance(message, dict), "message is not a dict"
-        await handler(deepcopy(message))  # the receiver gets its own copy, as Channels' own layer does
+        await handler(deepcopy(message))
+        return True
 
     async def flush(self) -> None:
         self._handlers.clear()
         await super().flush()
+
+
+class SweepingInMemoryChannelLayer(Attachable, InMemoryChannelLayer):
+    """Channels' in-memory layer (one process, development and tests), sweeping out expired messages at most
+    once a second: Channels sweeps on every receive, going through every channel, so each relayed frame cost
+    time in proportion to the number of connected sockets."""
+
+    _swept_at = 0.0
+
+    async def send(self, channel: str, message: dict) -> None:
+        if await self._hand_over(channel, message):
+            return
+        # Swept here too: an attached channel is never received, so receive() alone would never sweep what
+        # is sent to channels nobody reads (a member's connection that has ended).
+        self._clean_expired()
+        await super().send(channel, message)
 
     def _clean_expired(self) -> None:
         now = time.monotonic()
@@ -72,7 +85,7 @@ class SweepingInMemoryChannelLayer(InMemoryChannelLayer):
             super()._clean_expired()
 
 
-class LocalFirstRedisChannelLayer(RedisChannelLayer):
+class LocalFirstRedisChannelLayer(Attachable, RedisChannelLayer):
     """channels-redis's layer, with messages between this process's own channels kept in memory, and one
     reader per process for the rest.
 
@@ -81,60 +94,51 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
     reads that list and hands each message to its channel's inbox; a consumer's receive() only waits on
     its inbox. A consumer that ends stops nothing in Redis (cancelling a blocking Redis read half way
     could leave it running, and a test's event loop waiting for it at teardown).
-
-    A consumer may attach a handler to its channel instead of receiving: every message is then handed to
-    it as it arrives, with no inbox and no task of its own waiting on one (the room's consumers do, see
-    signaling/consumers.py: a queue and a waiting task cost each connection about 4 KB).
+    A consumer that attaches a handler (Attachable) gets its messages from other processes from that reader
+    too, and has no inbox.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # This process's channels that are still received: name -> its inbox, fed in memory by send()
-        # and by the reader (messages from other processes), or the handler attached to it.
-        self._local: dict[str, asyncio.Queue | Handler] = {}
+        # and by the reader (messages from other processes).
+        self._inboxes: dict[str, asyncio.Queue] = {}
         self._reader: asyncio.Task | None = None
 
     async def new_channel(self, prefix: str = "specific") -> str:
         channel = await super().new_channel(prefix)
         # Before anyone can learn the name, so no message to it ever goes the other way.
-        self._local[channel] = asyncio.Queue()  # bounded in send() and by the reader
+        self._inboxes[channel] = asyncio.Queue()  # bounded in send() and by the reader
         return channel
 
     def attach(self, channel: str, handler: Handler) -> None:
-        """Hand this channel's messages to `handler` instead of its inbox; call it before the channel's
-        name is given to anyone (its inbox is dropped, with anything in it)."""
-        self._local[channel] = handler
-        self._start_reader()
-
-    def detach(self, channel: str) -> None:
-        """The consumer has ended: later messages to its channel are dropped."""
-        self._local.pop(channel, None)
+        super().attach(channel, handler)
+        self._inboxes.pop(channel, None)  # the handler takes this process's messages to it instead
+        self._start_reader()  # and those from other processes
 
     async def send(self, channel: str, message: dict) -> None:
-        local = self._local.get(channel)
-        if local is None:
+        if await self._hand_over(channel, message):
+            return
+        inbox = self._inboxes.get(channel)
+        if inbox is None:
             await super().send(channel, message)
             return
         assert isinstance(message, dict), "message is not a dict"
-        if not isinstance(local, asyncio.Queue):
-            await local(deepcopy(message))  # the receiver gets its own copy, as through Redis
-            return
-        if local.qsize() >= self.get_capacity(channel):
+        if inbox.qsize() >= self.get_capacity(channel):
             raise ChannelFull()
-        local.put_nowait(deepcopy(message))
+        inbox.put_nowait(deepcopy(message))  # the receiver gets its own copy, as through Redis
 
     async def receive(self, channel: str) -> dict:
-        inbox = self._local.get(channel)
+        inbox = self._inboxes.get(channel)
         if inbox is None:
             return await super().receive(channel)
-        assert isinstance(inbox, asyncio.Queue), "a channel with a handler attached is not received"
         self._start_reader()
         try:
             return await inbox.get()
         except asyncio.CancelledError:
             # Channels cancels a consumer's receive when the consumer ends: forget the channel, so later
             # messages to it are dropped by the reader, or go to Redis and expire there.
-            self._local.pop(channel, None)
+            self._inboxes.pop(channel, None)
             raise
 
     def _start_reader(self) -> None:
@@ -160,21 +164,22 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
                 await asyncio.sleep(1)
                 continue
             failing = False
-            local = self._local.get(channel)
-            if local is None:
-                continue  # its consumer has ended
-            if not isinstance(local, asyncio.Queue):
+            handler = self._handlers.get(channel)
+            if handler is not None:
                 try:
-                    await local(message)
+                    await handler(message)
                 except ChannelFull:
                     logger.warning("A consumer cannot take more messages (it is stuck): a message is dropped.")
                 except Exception:
                     logger.exception("A consumer's handler failed on a message from another process.")
                 continue
-            if local.qsize() >= self.get_capacity(channel):
+            inbox = self._inboxes.get(channel)
+            if inbox is None:
+                continue  # its consumer has ended
+            if inbox.qsize() >= self.get_capacity(channel):
                 logger.warning("A channel's inbox is full (its consumer is stuck): a message is dropped.")
                 continue
-            local.put_nowait(message)
+            inbox.put_nowait(message)
 
     async def _brpop_with_clean(self, index, channel, timeout):
         """channels-redis's one blocking read (at most brpop_timeout, 5 s), refused to a task asked to stop.
@@ -189,7 +194,7 @@ class LocalFirstRedisChannelLayer(RedisChannelLayer):
 
     async def flush(self) -> None:
         """Tests' reset: forget this process's channels and stop reading from Redis."""
-        self._local.clear()
+        self._inboxes.clear()
         reader, self._reader = self._reader, None
         if reader is not None and not reader.done() and reader.get_loop() is asyncio.get_running_loop():
             reader.cancel()

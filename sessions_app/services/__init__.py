@@ -63,7 +63,6 @@ from .room import (
     RoomJoin,
     consultation_go_live,
     room_member_connect,
-    room_member_disconnect,
     room_member_left,
     room_members_seen,
 )
@@ -116,7 +115,6 @@ __all__ = [
     "policy_evaluate_sme",
     "review_disqualify",
     "room_member_connect",
-    "room_member_disconnect",
     "room_member_left",
     "room_members_seen",
     "review_dismiss",

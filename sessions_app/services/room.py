@@ -90,16 +90,9 @@ def room_members_seen(*, channel_names: list[str]) -> set[str]:
 
 
 @transaction.atomic
-def room_member_disconnect(*, consultation: Consultation, user: User, channel_name: str) -> bool:
-    """Forget this connection, unless another tab has taken over since. True if the room is now empty."""
-    role = consultation.member_role(user)
-    if role is None:
-        return False
-    return room_member_left(consultation_id=consultation.pk, role=role, channel_name=channel_name)
-
-
 def room_member_left(*, consultation_id: int, role: str, channel_name: str) -> bool:
-    """room_member_disconnect by the ids a room connection keeps (it holds no model instances)."""
+    """Forget this connection of the member in `role`, unless another tab has taken over since. True if the
+    room is now empty. By ids: a room connection keeps no model instances."""
     field = channel_field(role)
     Consultation.objects.filter(pk=consultation_id, **{field: channel_name}).update(**{field: ""})
     emptied = Consultation.objects.filter(pk=consultation_id, sme_channel="", client_channel="").update(

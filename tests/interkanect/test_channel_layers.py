@@ -99,12 +99,12 @@ async def test_a_channel_whose_consumer_ended_is_forgotten_and_its_late_messages
     waiting.cancel()  # what Channels does when the consumer ends
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    assert receiver not in there._local
+    assert receiver not in there._inboxes
     # A late message from another process is read and dropped; the process's other channels still get theirs.
     await here.send(receiver, {"type": "room.relay", "text": "too late"})
     await here.send(other, {"type": "room.relay", "text": "on time"})
     assert (await asyncio.wait_for(there.receive(other), 5))["text"] == "on time"
-    assert receiver not in there._local
+    assert receiver not in there._inboxes
     await there.flush()
     await here.flush()
 

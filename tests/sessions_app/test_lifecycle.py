@@ -13,7 +13,7 @@ from sessions_app.services import (
     consultation_extension_propose,
     consultation_go_live,
     room_member_connect,
-    room_member_disconnect,
+    room_member_left,
 )
 from tests.factories import make_client, make_consultation, make_ready_consultation, make_sme
 
@@ -106,7 +106,7 @@ def test_presence_replaces_a_second_tab_and_knows_the_peer():
     second = room_member_connect(consultation=consultation, user=consultation.sme, channel_name="b")
     assert second.replaced_channel == "a"
     # The replaced tab closing does not remove the tab that took over.
-    assert room_member_disconnect(consultation=consultation, user=consultation.sme, channel_name="a") is False
+    assert room_member_left(consultation_id=consultation.pk, role="sme", channel_name="a") is False
     assert Consultation.objects.get(pk=consultation.pk).sme_channel == "b"
-    room_member_disconnect(consultation=consultation, user=consultation.client, channel_name="c")
-    assert room_member_disconnect(consultation=consultation, user=consultation.sme, channel_name="b") is True
+    room_member_left(consultation_id=consultation.pk, role="client", channel_name="c")
+    assert room_member_left(consultation_id=consultation.pk, role="sme", channel_name="b") is True
