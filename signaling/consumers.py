@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
@@ -65,27 +64,6 @@ LOCAL_CONNECTIONS: dict[str, RoomConsumer] = {}
 # Events that only write to the receiver's socket: when nothing is waiting ahead of them, the sender
 # handles them at once, in its own task (a relayed frame then costs what a bare relay's does).
 IMMEDIATE_EVENTS = frozenset({"room.relay", "room.ping", "room.server_frame"})
-
-
-def on_database(func):
-    """database_sync_to_async, in a few threads of its own on PostgreSQL.
-
-    Channels runs every database call of the process in one thread, so each joining socket waited for all
-    the others, mostly on PostgreSQL's round trips. These calls are safe to run at once: they are written
-    for several server processes (row locks, conditional updates, counts in Redis), and each call takes a
-    connection from the pool and gives it back (at most DATABASE_THREADS at once, well under the pool's
-    size). SQLite has one writer at a time anyway, and keeps Channels' one thread."""
-    if DATABASE_EXECUTOR is None:
-        return database_sync_to_async(func)
-    return database_sync_to_async(func, thread_sensitive=False, executor=DATABASE_EXECUTOR)
-
-
-DATABASE_THREADS = 4
-DATABASE_EXECUTOR = (
-    None
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-    else ThreadPoolExecutor(max_workers=DATABASE_THREADS, thread_name_prefix="room database")
-)
 
 
 class TokenBucket:
@@ -142,7 +120,7 @@ async def _beat() -> None:
         refreshed = time.monotonic()
         try:
             names = [consumer.channel_name for consumer in joined]
-            recorded = await on_database(room_members_seen)(channel_names=names)
+            recorded = await database_sync_to_async(room_members_seen)(channel_names=names)
         except Exception:  # the database failing for a moment: try again on the next refresh
             logger.warning("Refreshing the rooms' presence failed.", exc_info=True)
             continue
@@ -289,7 +267,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.strikes = 0
         self.bucket = TokenBucket(rate=settings.SIGNALING_RATE_PER_SECOND, burst=settings.SIGNALING_RATE_BURST)
-        entry = await on_database(room_enter)(
+        entry = await database_sync_to_async(room_enter)(
             token=self.scope["url_route"]["kwargs"]["token"],
             session_key=session_key(self.scope),
             address=client_address(self.scope),
@@ -355,7 +333,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not self.joined or channel != self.peer_channel:
             return
         self.peer_channel = ""
-        await on_database(room_member_left)(
+        await database_sync_to_async(room_member_left)(
             consultation_id=self.consultation_id, role="client" if self.role == "sme" else "sme", channel_name=channel
         )
         await self._send_event(channel, {"type": "room.dropped"})
@@ -367,7 +345,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.joined = False
         if self.peer_check and self.peer_check is not asyncio.current_task():
             self.peer_check.cancel()
-        await on_database(room_member_left)(
+        await database_sync_to_async(room_member_left)(
             consultation_id=self.consultation_id, role=self.role, channel_name=self.channel_name
         )
         # A replaced tab says nothing: its successor already told the peer it joined.
@@ -422,7 +400,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def _control(self, frame: Frame) -> None:
         """Requests the server acts on: extensions and the end of the consultation, through the services."""
-        act = on_database(room_member_act)
+        act = database_sync_to_async(room_member_act)
         member = {"consultation_id": self.consultation_id, "member_id": self.user_id}
         try:
             if frame.type == "extend-propose":
@@ -435,7 +413,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     consultation_extension_answer, **member, member_as="client", accept=frame.fields["accept"]
                 )
                 await self._to_both(server_frame("extension", state=extension.state, minutes=extension.minutes))
-                timer = await on_database(room_timer_state)(consultation_id=self.consultation_id)
+                timer = await database_sync_to_async(room_timer_state)(consultation_id=self.consultation_id)
                 await self._to_both(server_frame("timer", **timer))
             elif frame.type == "end":
                 done = await act(consultation_complete, **member, member_as="actor")
@@ -489,7 +467,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.peer_check:
             self.peer_check.cancel()
             self.peer_check = None
-        timer = await on_database(room_go_live)(consultation_id=self.consultation_id)
+        timer = await database_sync_to_async(room_go_live)(consultation_id=self.consultation_id)
         if timer is not None:
             await self._to_both(server_frame("timer", **timer))
 

@@ -43,34 +43,14 @@ def django_db_modify_db_settings(request, django_db_modify_db_settings_parallel_
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup):
-    """pytest-django's, and before it drops the test database: the threads that ran database calls (asgiref's
-    one thread-sensitive thread, the room's database threads) give their connections back, or PostgreSQL
-    refuses to drop a database still in use."""
+    """pytest-django's, and before it drops the test database: the thread that ran the async tests' database
+    calls (asgiref's one thread-sensitive thread) gives its connection back, or PostgreSQL refuses to drop a
+    database still in use."""
     yield
-    _give_back_thread_connections()
-
-
-def _give_back_thread_connections() -> None:
-    import contextlib
-    import threading
-
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
-    from signaling.consumers import DATABASE_EXECUTOR, DATABASE_THREADS
-
-    executors = [(SyncToAsync.single_thread_executor, 1)]
-    if DATABASE_EXECUTOR is not None:
-        executors.append((DATABASE_EXECUTOR, DATABASE_THREADS))
-    for executor, threads in executors:
-        barrier = threading.Barrier(threads)  # one call per thread: each waits until all threads have one
-
-        def close(_, barrier=barrier):
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=5)
-            connections.close_all()
-
-        list(executor.map(close, range(threads)))
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
