@@ -3,8 +3,11 @@
 Each join costs a row lock and a few queries; a page reconnects with backoff (at most a few joins a minute),
 so a member or an address far above that is a loop or a script, refused with a reason before the room is
 touched (only the session is read, to know the member).
-Counts live in the cache (Redis, shared by every process, when REDIS_URL is set), in fixed windows. An
-address is kept only as a keyed hash: the signaling path stores no IP address.
+Counts live in the cache (Redis, shared by every process, when REDIS_URL is set), one per window of
+SIGNALING_JOIN_WINDOW_SECONDS. A join is judged on a sliding window: this window's count plus the share of
+the previous one's still inside the last window. Fixed windows alone forgot every join at each boundary, so
+a loop crossing one got its limit again at once. An address is kept only as a keyed hash: the signaling path
+stores no IP address.
 """
 
 from __future__ import annotations
@@ -24,21 +27,28 @@ def _address_key(address: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def join_refusal(*, user_id: int | None, address: str) -> str:
+def join_refusal(*, user_id: int | None, address: str, now: float | None = None) -> str:
     """Count this join; "" if it may go ahead, else the reason shown to the person (and the close reason)."""
     window = settings.SIGNALING_JOIN_WINDOW_SECONDS
-    bucket = int(time.time() // window)
+    window_number, into = divmod(time.time() if now is None else now, window)
+    previous_weight = 1 - into / window  # how much of the previous window is still within the last `window` seconds
     checks = [(f"address:{_address_key(address)}", settings.SIGNALING_JOINS_PER_ADDRESS)]
     if user_id is not None:
         checks.insert(0, (f"member:{user_id}", settings.SIGNALING_JOINS_PER_MEMBER))
+    names = {
+        key: (f"signaling:joins:{key}:{int(window_number)}", f"signaling:joins:{key}:{int(window_number) - 1}")
+        for key, _ in checks
+    }
+    try:
+        counts = {}
+        for key, (current, _) in names.items():
+            cache.add(current, 0, timeout=window * 2)
+            counts[key] = cache.incr(current)
+        earlier = cache.get_many([previous for _, previous in names.values()])
+    except Exception:  # the cache (Redis) is down for a moment: a limit must not keep people out of their call
+        logger.warning("Join limits are not counted: the cache failed.", exc_info=True)
+        return ""
     for key, limit in checks:
-        name = f"signaling:joins:{key}:{bucket}"
-        try:
-            cache.add(name, 0, timeout=window * 2)
-            count = cache.incr(name)
-        except Exception:  # the cache (Redis) is down for a moment: a limit must not keep people out of their call
-            logger.warning("Join limits are not counted: the cache failed.", exc_info=True)
-            return ""
-        if count > limit:
+        if counts[key] + earlier.get(names[key][1], 0) * previous_weight > limit:
             return "Too many reconnections in a short time. The page tries again in a minute."
     return ""

@@ -326,10 +326,12 @@ if ($("extend-accept")) {
 // --- Start: camera, microphone and the room at once ---
 // The socket's handshake and admission overlap getUserMedia (and the certificate); frames wait for the
 // media (so the first offer carries it) and are then handled in the order they came.
-setState("waiting", "Starting your camera and microphone…");
+const starting = "Starting your camera and microphone…";
+setState("waiting", starting);
 const mediaReady = Promise.all([media.start(), call.prepare()]).then(() => {
   fillDevices();
-  setState("waiting", "Joining the room…");
+  // The server may have spoken while the camera started (a refusal, a drop): its words stay on the page.
+  if (status.textContent === starting) setState("waiting", "Joining the room…");
 });
 frameHandler = (frame) => mediaReady.then(() => onFrame(frame));
 signaling.connect();
