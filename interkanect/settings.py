@@ -268,7 +268,9 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Static files: WhiteNoise serves them under daphne in production too. ---
+# --- Static files: WhiteNoise serves them under daphne in production too, from its index, on the event loop
+# before Django (interkanect/static_files.py); its middleware serves what does not come through
+# interkanect.asgi (the test client). ---
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT", BASE_DIR / "staticfiles"))
