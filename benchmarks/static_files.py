@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.call_setup import start_daphne  # noqa: E402
+from benchmarks.relay_load import cpu_seconds  # noqa: E402
 
 ROOM_FILES = ("css/", "js/room/")  # what the room page loads, besides its favicon
 TARGETS = {
@@ -36,11 +37,6 @@ TARGETS = {
     "app": "interkanect.asgi:application",
     "through Django": "interkanect.asgi:django_asgi_app",
 }
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def measure(url: str, pid: int, paths: list[str], requests: int) -> tuple[float, float]:
@@ -57,10 +53,10 @@ def measure(url: str, pid: int, paths: list[str], requests: int) -> tuple[float,
 
     for path in paths:  # warm-up: imports, first requests
         fetch(path)
-    cpu, started = cpu_seconds(pid), time.perf_counter()
+    cpu, started = cpu_seconds([pid]), time.perf_counter()
     for n in range(requests):
         fetch(paths[n % len(paths)])
-    elapsed, used = time.perf_counter() - started, cpu_seconds(pid) - cpu
+    elapsed, used = time.perf_counter() - started, cpu_seconds([pid]) - cpu
     connection.close()
     return used / requests * 1e6, requests / elapsed
 
