@@ -69,7 +69,11 @@ def room_admission(*, token: str, user: User) -> RoomAdmission:
 
 def room_timer_state(*, consultation_id: int) -> dict:
     """Agreed and extra minutes, when the timer started (None before both were first connected), the server's clock."""
-    consultation = Consultation.objects.get(pk=consultation_id)
+    return consultation_timer_state(consultation=Consultation.objects.get(pk=consultation_id))
+
+
+def consultation_timer_state(*, consultation: Consultation) -> dict:
+    """room_timer_state of a consultation just read (the row a join has locked and updated)."""
     pending = (
         consultation.extensions.filter(state=ConsultationExtension.State.PROPOSED)
         .values_list("minutes", flat=True)

@@ -44,6 +44,7 @@ class RoomJoin:
     role: str  # "sme" or "client"
     replaced_channel: str  # this member's previous channel (another tab), "" if none
     peer_channel: str  # the other member's channel, "" if they are not connected
+    consultation: Consultation  # as locked and saved by the join
 
 
 @transaction.atomic
@@ -68,7 +69,7 @@ def room_member_connect(*, consultation: Consultation, user: User, channel_name:
         setattr(locked, peer_field, "")
         update_fields.append(peer_field)
     locked.save(update_fields=update_fields)
-    return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field))
+    return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field), consultation=locked)
 
 
 def room_members_seen(*, channel_names: list[str]) -> set[str]:
