@@ -53,7 +53,7 @@ def start_daphne(app: str, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
 
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        [sys.executable, "-m", "daphne", "-v", "0", "-b", "127.0.0.1", "-p", str(port), app],  # as in production
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
