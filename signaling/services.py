@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.models import User
 from accounts.selectors import session_user
 from sessions_app.models import Consultation
-from sessions_app.selectors import RoomAdmission, consultation_timer_state, room_admission, room_timer_state
+from sessions_app.selectors import RoomAdmission, room_admission, room_timer_state
 from sessions_app.services import ConsultationError, RoomJoin, consultation_go_live, room_member_connect
 
 from .limits import join_refusal
@@ -43,8 +43,7 @@ def room_enter(*, token: str, session_key: str | None, address: str, channel_nam
     if not admission.allowed:
         return RoomEntry(user=user, refusal="", admission=admission, join=None, timer=None)
     join = room_member_connect(consultation=admission.consultation, user=user, channel_name=channel_name)
-    timer = consultation_timer_state(consultation=join.consultation)  # the row the join locked: no second read
-    return RoomEntry(user=user, refusal="", admission=admission, join=join, timer=timer)
+    return RoomEntry(user=user, refusal="", admission=admission, join=join, timer=join.timer)
 
 
 # A room connection keeps the ids of its consultation and member, not model instances (the consultation

@@ -27,7 +27,7 @@ from .payments import (
     payments_for_client,
     payments_prefetch,
 )
-from .room import RoomAdmission, consultation_timer_state, room_admission, room_timer_state
+from .room import RoomAdmission, room_admission, room_timer_state
 
 __all__ = [
     "PAST_SHOWN",
@@ -53,6 +53,5 @@ __all__ = [
     "free_session_figures",
     "room_admission",
     "room_timer_state",
-    "consultation_timer_state",
     "sme_free_session_standing",
 ]

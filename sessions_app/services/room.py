@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.models import User
 
 from ..models import Consultation
+from ..selectors.room import consultation_timer_state
 from .common import ConsultationError, channel_field, presence_stale_before, seen_field, transition
 from .free_sessions import policy_evaluate_after_live
 
@@ -44,7 +45,7 @@ class RoomJoin:
     role: str  # "sme" or "client"
     replaced_channel: str  # this member's previous channel (another tab), "" if none
     peer_channel: str  # the other member's channel, "" if they are not connected
-    consultation: Consultation  # as locked and saved by the join
+    timer: dict  # the room's timer as the join found it, read under its lock (see room_timer_state)
 
 
 @transaction.atomic
@@ -69,7 +70,8 @@ def room_member_connect(*, consultation: Consultation, user: User, channel_name:
         setattr(locked, peer_field, "")
         update_fields.append(peer_field)
     locked.save(update_fields=update_fields)
-    return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field), consultation=locked)
+    timer = consultation_timer_state(consultation=locked)  # under the lock: no extension accepted meanwhile
+    return RoomJoin(role=role, replaced_channel=replaced, peer_channel=getattr(locked, peer_field), timer=timer)
 
 
 def room_members_seen(*, channel_names: list[str]) -> set[str]:
